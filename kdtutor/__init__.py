@@ -9,11 +9,38 @@ Modules: ``data`` (datasets, offline first), ``models`` (teachers and
 students that output logits), ``distill`` (the KD loss and ``DistillModel``).
 """
 
+import contextlib
 import os
 
 # TensorFlow prints C++ start-up messages unless told otherwise; a learner
 # should see the series' output, not that. An explicit user setting wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    # TF 2.19+ logs "Could not find cuda drivers" through absl before its log
+    # level applies (tensorflow/tensorflow#100442), straight to file descriptor 2,
+    # which Jupyter copies into every notebook. Python-level errors and warnings
+    # are unaffected; only C++ chatter during the import goes to /dev/null.
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr at all: nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") not in ("0", "1"):
+    with _native_stderr_silenced():
+        import tensorflow  # noqa: F401
 
 from kdtutor.data import DATASET_NAMES, Dataset, DatasetUnavailableError, load_dataset  # noqa: E402
 from kdtutor.distill import (  # noqa: E402
@@ -32,7 +59,35 @@ from kdtutor.models import (  # noqa: E402
 
 __version__ = "0.1.0"
 
+
+def check_versions() -> str:
+    """Check the environment the notebooks need and return a one-line summary.
+
+    Raises ``RuntimeError`` saying how to fix it when Python is older than
+    3.11, Keras is not Keras 3 (e.g. ``tf_keras`` shadows it) or TensorFlow is
+    older than 2.21. The notebooks call it in their Setup cell, so a wrong
+    environment fails on cell 2, not cell 40.
+    """
+    import sys
+
+    import keras
+    import tensorflow as tf
+
+    fix = "Create a fresh virtual environment and run: pip install -r requirements.txt"
+    if sys.version_info < (3, 11):  # noqa: UP036 (a Jupyter kernel may run another Python)
+        raise RuntimeError(f"Python 3.11+ is needed, this is {sys.version.split()[0]}. {fix}")
+    if not keras.__version__.startswith("3."):
+        raise RuntimeError(f"Keras 3 is needed, found keras {keras.__version__}. {fix}")
+    if tuple(int(part) for part in tf.__version__.split(".")[:2]) < (2, 21):
+        raise RuntimeError(f"TensorFlow 2.21+ is needed, found {tf.__version__}. {fix}")
+    return (
+        f"Python {sys.version.split()[0]}, TensorFlow {tf.__version__}, Keras {keras.__version__} "
+        f"(backend {keras.backend.backend()}), kdtutor {__version__}"
+    )
+
+
 __all__ = [
+    "check_versions",
     "DATASET_NAMES",
     "Dataset",
     "DatasetUnavailableError",

@@ -1,0 +1,149 @@
+"""Profiles, the results file, the teacher cache and the plots used by the notebooks."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kdtutor import plots, profiles, results, training
+from kdtutor.data import Dataset
+
+
+# -- profiles -----------------------------------------------------------------------------------
+def test_profiles_resolve_overrides_and_refuse_typos():
+    quick = profiles.resolve("quick")
+    assert quick["dataset"] == "mnist-5k" and quick["profile"] == "quick"
+    assert profiles.resolve("quick", student_epochs=3, dataset=None)["student_epochs"] == 3
+    assert profiles.resolve("full")["dataset"] == "fashion_mnist"
+    with pytest.raises(ValueError, match="valid profiles: quick, full"):
+        profiles.resolve("fast")
+    with pytest.raises(ValueError, match="epoch"):
+        profiles.resolve("quick", epoch=3)
+    assert profiles.describe({"a": 1, "long_name": "x"}) == "a         = 1\nlong_name = 'x'"
+
+
+# -- results ------------------------------------------------------------------------------------
+def test_record_merges_converts_and_keeps_other_notebooks(tmp_path):
+    results.record(tmp_path, "01_teacher_training", {"teacher_accuracy": np.float32(0.5)})
+    results.record(tmp_path, "03_distilling_the_student", {"acc": np.array([0.25, 0.75])})
+    results.record(tmp_path, "01_teacher_training", {"teacher_params": np.int64(7)})
+    on_disk = json.loads((tmp_path / "results.json").read_text())
+    assert on_disk == {
+        "01_teacher_training": {"teacher_accuracy": 0.5, "teacher_params": 7},
+        "03_distilling_the_student": {"acc": [0.25, 0.75]},
+    }
+    assert results.load(tmp_path) == on_disk
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary files left
+
+
+def test_record_refuses_bad_input_without_touching_the_file(tmp_path):
+    results.record(tmp_path, "01_teacher_training", {"x": 1})
+    before = (tmp_path / "results.json").read_text()
+    with pytest.raises(ValueError, match="finite"):
+        results.record(tmp_path, "01_teacher_training", {"x": float("nan")})
+    with pytest.raises(ValueError, match="notebook stem"):
+        results.record(tmp_path, "teacher", {"x": 1})
+    with pytest.raises(TypeError, match="object"):
+        results.record(tmp_path, "01_teacher_training", {"x": object()})
+    assert (tmp_path / "results.json").read_text() == before
+    (tmp_path / "results.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        results.load(tmp_path)
+
+
+# -- the teacher cache ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_data():
+    rng = np.random.default_rng(0)
+    images = rng.random((40, 28, 28, 1), dtype=np.float32)
+    labels = np.arange(40, dtype=np.int64) % 10
+    return Dataset(
+        images, labels, images[:10], labels[:10], "tiny", "test data", tuple("0123456789")
+    )
+
+
+def test_teacher_is_trained_once_then_loaded_from_the_cache(tiny_data, tmp_path):
+    settings = dict(cache_dir=tmp_path, architecture="cnn", epochs=1, batch_size=20, seed=3)
+    first, info = training.load_or_train_teacher(tiny_data, **settings)
+    assert info["source"] == "trained" and os.path.exists(info["path"])
+    second, info2 = training.load_or_train_teacher(tiny_data, **settings)
+    assert info2["source"] == "cache" and info2["path"] == info["path"]
+    np.testing.assert_array_equal(
+        first.predict(tiny_data.x_test, verbose=0), second.predict(tiny_data.x_test, verbose=0)
+    )
+    # Other settings, other file: a cached teacher is never reused for a different recipe.
+    _, info3 = training.load_or_train_teacher(tiny_data, **{**settings, "seed": 4})
+    assert info3["source"] == "trained" and info3["path"] != info["path"]
+
+
+def test_unreadable_cache_file_is_retrained_and_reported(tiny_data, tmp_path):
+    settings = dict(cache_dir=tmp_path, architecture="cnn", epochs=1, batch_size=20, seed=0)
+    path = training.teacher_cache_path(
+        tmp_path,
+        dataset="tiny",
+        architecture="cnn",
+        epochs=1,
+        batch_size=20,
+        learning_rate=1e-3,
+        seed=0,
+    )
+    path.write_bytes(b"not a keras file")
+    _, info = training.load_or_train_teacher(tiny_data, **settings)
+    assert info["source"] == "trained" and "could not load" in info["note"]
+    assert training.load_or_train_teacher(tiny_data, **settings)[1]["source"] == "cache"
+
+
+def test_unknown_architecture_is_refused(tiny_data, tmp_path):
+    with pytest.raises(ValueError, match="valid: cnn, hinton"):
+        training.load_or_train_teacher(tiny_data, cache_dir=tmp_path, architecture="resnet")
+
+
+def test_scratch_and_distilled_students_start_from_the_same_weights(tiny_data):
+    common = dict(hidden_units=(8,), epochs=0, seed=5)
+    scratch, _ = training.train_scratch_student(tiny_data.x_train, tiny_data.y_train, **common)
+    teacher = training.build_teacher("cnn", seed=0)
+    distiller, _ = training.train_distilled_student(
+        tiny_data.x_train, tiny_data.y_train, teacher, **common
+    )
+    for a, b in zip(scratch.get_weights(), distiller.student.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# -- plots ----------------------------------------------------------------------------------------
+def test_confusion_matrix_counts_every_prediction_once():
+    y_true = np.array([0, 0, 1, 2, 2, 2])
+    y_pred = np.array([0, 1, 1, 2, 0, 2])
+    fig = plots.confusion_matrix(y_true, y_pred, ["a", "b", "c"])
+    cells = [int(text.get_text()) for text in fig.axes[0].texts]
+    assert cells == [1, 1, 0, 0, 1, 0, 1, 0, 2]  # row = true, column = predicted
+    assert "66.67%" in fig.axes[0].get_title()
+
+
+def test_plots_draw_the_given_data(tiny_data):
+    history = {"loss": [2.0, 1.0], "val_loss": [2.5, 1.5]}
+    fig = plots.training_curves(history)
+    lines = fig.axes[0].get_lines()
+    assert [list(line.get_ydata()) for line in lines] == [[2.0, 1.0], [2.5, 1.5]]
+    fig = plots.soft_targets(
+        {1: np.eye(10)[3], 4: np.full(10, 0.1)},
+        tiny_data.class_names,
+        image=tiny_data.x_test[0],
+        highlight=3,
+    )
+    assert len(fig.axes) == 3
+    sweep = pd.DataFrame(
+        {
+            "temperature": [1, 1, 4, 4],
+            "alpha": [0.1, 0.5, 0.1, 0.5],
+            "accuracy": [0.9, 0.91, 0.93, 0.92],
+        }
+    )
+    texts = [t.get_text() for t in plots.sweep_heatmap(sweep).axes[0].texts]
+    assert texts == ["90.0", "93.0", "91.0", "92.0"]
+    fig = plots.accuracy_per_seed([0, 1], {"a": [0.9, 0.8]}, reference=0.95)
+    assert "mean 85.00%" in fig.axes[0].get_legend().get_texts()[0].get_text()
