@@ -6,7 +6,10 @@ The notebooks import what they need from here::
     from kdtutor import DistillModel, softened_softmax, distillation_loss
 
 Modules: ``data`` (datasets, offline first), ``models`` (teachers and
-students that output logits), ``distill`` (the KD loss and ``DistillModel``).
+students that output logits), ``distill`` (the KD loss and ``DistillModel``),
+``training`` (recipes and the teacher cache), ``compress`` (magnitude pruning
+for Keras 3, LiteRT conversion and measurements), ``plots``, ``profiles``,
+``results`` and ``cli``.
 """
 
 import contextlib

@@ -33,6 +33,7 @@ PROFILES: dict[str, dict] = {
         "sweep_temperatures": (1.0, 2.0, 4.0, 8.0),
         "sweep_alphas": (0.1, 0.5),
         "sweep_epochs": 6,
+        "compare_epochs": 3,  # Distiller pitfall and cached-vs-uncached timing
     },
     "full": {
         "dataset": "fashion_mnist",
@@ -49,6 +50,7 @@ PROFILES: dict[str, dict] = {
         "sweep_temperatures": (1.0, 2.0, 4.0, 8.0, 20.0),
         "sweep_alphas": (0.1, 0.5),
         "sweep_epochs": 10,
+        "compare_epochs": 5,
     },
 }
 
