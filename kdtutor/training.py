@@ -30,9 +30,28 @@ __all__ = [
     "load_or_train_teacher",
     "train_scratch_student",
     "train_distilled_student",
+    "EpochTimes",
 ]
 
 TEACHER_ARCHITECTURES = {"cnn": make_teacher, "hinton": make_hinton_teacher}
+
+
+class EpochTimes(keras.callbacks.Callback):
+    """A callback that records the wall time of every epoch, in seconds, in ``.seconds``.
+
+    The first epoch includes tracing the training graph; compare later epochs
+    (``seconds[1:]``) to see the steady cost of a training method.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
 
 
 def compile_classifier(model: keras.Model, *, learning_rate: float = 1e-3) -> keras.Model:
@@ -228,6 +247,7 @@ def train_distilled_student(
     seed: int = 0,
     verbose: int = 0,
     validation_data=None,
+    callbacks=None,
 ):
     """Distil ``teacher`` into a new student; return ``(distiller, history)``.
 
@@ -250,5 +270,6 @@ def train_distilled_student(
         batch_size=batch_size,
         verbose=verbose,
         validation_data=validation_data,
+        callbacks=callbacks,
     )
     return distiller, history

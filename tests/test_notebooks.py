@@ -15,7 +15,7 @@ from pathlib import Path
 import papermill
 import pytest
 
-from kdtutor import results
+from kdtutor import profiles, results
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TINY = {  # a few epochs: these runs check the plumbing, not the size of the effects
@@ -76,7 +76,8 @@ def test_the_series_runs_in_order_and_shares_the_teacher(tmp_path):
     assert len(third["student_scratch_accuracy"]) == len(third["student_kd_accuracy"]) == 2
     assert all(0.1 < a <= 1 for a in third["student_kd_accuracy"])
     assert third["keras_distiller_loss_difference"] < 1e-3
-    assert (third["temperature"], third["alpha"]) == (4.0, 0.1)
+    quick = profiles.PROFILES["quick"]
+    assert (third["temperature"], third["alpha"]) == (quick["temperature"], quick["alpha"])
     assert len(third["sweep"]) == 2
     assert len(list(artifacts.glob("student_kd_*.keras"))) == 1
     assert set(results.load(tmp_path / "results")) == set(TINY)
