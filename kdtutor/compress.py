@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import logging
 import math
 import numbers
 import os
@@ -46,6 +47,8 @@ from collections.abc import Callable, Iterable
 import keras
 import numpy as np
 from keras import ops
+
+from kdtutor import _native_stderr_silenced
 
 __all__ = [
     "PRUNABLE_LAYER_TYPES",
@@ -564,7 +567,15 @@ def to_tflite(
         # and, should the export fail, silently falls back to a legacy path. model.export()
         # traces the model in inference mode, raises when something is wrong, and is quiet.
         saved_model = os.path.join(directory, "saved_model")
-        model.export(saved_model, format="tf_saved_model", verbose=False)
+        # In an interactive session (Jupyter) TensorFlow's Python logger runs at INFO and
+        # the export logs "Assets written to: <temporary folder>"; keep it out of notebooks.
+        tf_logger = tf.get_logger()
+        level = tf_logger.level
+        tf_logger.setLevel(max(level, logging.WARNING))
+        try:
+            model.export(saved_model, format="tf_saved_model", verbose=False)
+        finally:
+            tf_logger.setLevel(level)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
         if quantization in ("dynamic", "int8"):
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -574,7 +585,11 @@ def to_tflite(
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
-        return bytes(converter.convert())
+        # The int8 calibration prints "fully_quantize: ..." from C++ straight to file
+        # descriptor 2, which Jupyter copies into the notebook; conversion errors still
+        # arrive as Python exceptions with the converter's message.
+        with _native_stderr_silenced():
+            return bytes(converter.convert())
 
 
 # --- LiteRT inference ----------------------------------------------------------------------
@@ -584,9 +599,14 @@ def _interpreter(tflite_model, num_threads: int):
     from ai_edge_litert.interpreter import Interpreter
 
     num_threads = _check_int(num_threads, "num_threads", minimum=1)
-    interpreter = Interpreter(
-        model_content=_as_bytes(tflite_model, "tflite_model"), num_threads=num_threads
-    )
+    # The first allocation in a process prints "INFO: Created TensorFlow Lite XNNPACK
+    # delegate for CPU." from C++ to file descriptor 2 (see to_tflite); allocate once here,
+    # quietly, so that one-time message never reaches a notebook's output.
+    with _native_stderr_silenced():
+        interpreter = Interpreter(
+            model_content=_as_bytes(tflite_model, "tflite_model"), num_threads=num_threads
+        )
+        interpreter.allocate_tensors()
     inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
     if len(inputs) != 1 or len(outputs) != 1:
         raise ValueError(

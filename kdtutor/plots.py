@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import seaborn as sns
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "gradient_scale",
     "accuracy_per_seed",
     "sweep_heatmap",
+    "pareto_front",
+    "tradeoff",
 ]
 
 
@@ -262,4 +265,95 @@ def sweep_heatmap(table, *, value="accuracy", title=None):
         grid, annot=True, fmt=".1f", cmap="viridis", ax=ax, cbar_kws={"label": f"{value} (%)"}
     )
     ax.set_title(title or f"validation {value} (%)")
+    return fig
+
+
+def pareto_front(cost, value) -> list[int]:
+    """Return the indices of the Pareto-optimal points, cheapest first.
+
+    ``cost`` and ``value`` are sequences of n numbers (e.g. file size and accuracy): lower
+    cost and higher value are better. A point is on the front when no other point costs no
+    more and is worth no less, with one of the two strictly better. Exact ties are all kept.
+    """
+    cost, value = np.asarray(cost, dtype=float), np.asarray(value, dtype=float)
+    if cost.shape != value.shape or cost.ndim != 1:
+        raise ValueError(
+            f"`cost` and `value` must be 1-D and of the same length; got shapes {cost.shape} "
+            f"and {value.shape}."
+        )
+    front = []
+    for index in np.lexsort((-value, cost)):  # by cost, then by value (best first)
+        dominated = (cost <= cost[index]) & (value >= value[index])
+        dominated &= (cost < cost[index]) | (value > value[index])
+        if not dominated.any():
+            front.append(int(index))
+    return front
+
+
+_TRADEOFF_MARKERS = {"float": "o", "dynamic": "D", "int8": "s"}
+
+
+def tradeoff(table, x, *, y="accuracy", log_x=False, xlabel=None, ylabel=None, title=None):
+    """Scatter plot of one model per row of ``table``, with the Pareto front marked.
+
+    ``table`` is a DataFrame indexed by model name (or with a ``model`` column), holding the
+    columns ``x`` (a cost, lower is better, e.g. ``"gzip_bytes"`` or ``"latency_ms"``) and
+    ``y`` (higher is better, e.g. ``"accuracy"``, drawn in % when every value is in [0, 1]).
+    Names follow the series' convention ``<model>_<float|dynamic|int8>``: the suffix picks the
+    marker (circle, diamond, square; no suffix = float) and the rest the colour, so a model
+    and its quantized versions share a colour. The Pareto front (:func:`pareto_front`) is a
+    dashed staircase through its points, which are drawn filled; dominated points are hollow.
+    """
+    if "model" in getattr(table, "columns", ()):
+        table = table.set_index("model")
+    names = [str(name) for name in table.index]
+    xs = np.asarray(table[x], dtype=float)
+    ys = np.asarray(table[y], dtype=float)
+    percent = bool(len(ys)) and ys.min() >= 0 and ys.max() <= 1
+    shown = ys * 100 if percent else ys
+
+    def split(name):
+        stem, _, suffix = name.rpartition("_")
+        return (stem, suffix) if suffix in _TRADEOFF_MARKERS else (name, "float")
+
+    families = list(dict.fromkeys(split(name)[0] for name in names))
+    palette = dict(zip(families, sns.color_palette("tab10", len(families)), strict=True))
+    front = pareto_front(xs, ys)
+    fig = _figure(7.5, 4.2)
+    ax = fig.subplots()
+    for index, name in enumerate(names):
+        family, suffix = split(name)
+        on_front = index in front
+        ax.scatter(
+            xs[index],
+            shown[index],
+            s=70,
+            marker=_TRADEOFF_MARKERS[suffix],
+            color=palette[family] if on_front else "none",
+            edgecolors=palette[family],
+            linewidths=1.6,
+            label=name + (" (Pareto)" if on_front else ""),
+            zorder=3 if on_front else 4,  # hollow on top: a tie stays visible as an outline
+        )
+    ordered = [(xs[i], shown[i]) for i in front]
+    steps_x, steps_y = [], []
+    for position, (front_x, front_y) in enumerate(ordered):
+        if position:
+            steps_x.append(front_x)  # staircase: flat until the next point's cost
+            steps_y.append(ordered[position - 1][1])
+        steps_x.append(front_x)
+        steps_y.append(front_y)
+    ax.plot(steps_x, steps_y, "--", color="gray", linewidth=1, zorder=2, label="Pareto front")
+    if log_x:
+        ax.set_xscale("log")
+        # Plain numbers at 1, 2 and 5 times powers of ten, instead of 3x10^1-style labels.
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or (f"{y} (%)" if percent else y))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    if title:
+        ax.set_title(title)
     return fig

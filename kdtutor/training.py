@@ -9,6 +9,7 @@ dataset, architecture, epochs, batch size, learning rate and seed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -28,6 +29,7 @@ __all__ = [
     "teacher_cache_path",
     "save_teacher",
     "load_or_train_teacher",
+    "student_cache_path",
     "train_scratch_student",
     "train_distilled_student",
     "EpochTimes",
@@ -126,6 +128,35 @@ def teacher_cache_path(
 ) -> Path:
     """The ``.keras`` path under ``cache_dir`` for a teacher trained with these settings."""
     name = f"teacher_{dataset}_{architecture}_e{epochs}_b{batch_size}_lr{learning_rate:g}_s{seed}"
+    return Path(cache_dir) / f"{name}.keras"
+
+
+STUDENT_RECIPE_KEYS = (
+    "dataset",
+    "teacher",
+    "teacher_epochs",
+    "student_hidden",
+    "student_epochs",
+    "batch_size",
+    "learning_rate",
+)
+
+
+def student_cache_path(cache_dir, kind: str, settings: dict, *, seed: int = 0) -> Path:
+    """The ``.keras`` path under ``cache_dir`` of a ``"scratch"`` or ``"kd"`` student.
+
+    The name carries the dataset, the hidden sizes and the epochs, plus a short
+    hash of every setting that determines the student (``settings`` as
+    returned by :func:`kdtutor.profiles.resolve`; for ``"kd"`` also the
+    temperature and alpha), so a changed recipe never reuses a stale file.
+    """
+    if kind not in ("scratch", "kd"):
+        raise ValueError(f"kind must be 'scratch' or 'kd'; got {kind!r}.")
+    keys = STUDENT_RECIPE_KEYS + (("temperature", "alpha") if kind == "kd" else ())
+    recipe = json.dumps({key: settings[key] for key in keys} | {"seed": seed}, sort_keys=True)
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:8]
+    hidden = "x".join(str(units) for units in settings["student_hidden"])
+    name = f"student_{kind}_{settings['dataset']}_{hidden}_e{settings['student_epochs']}_{digest}"
     return Path(cache_dir) / f"{name}.keras"
 
 

@@ -568,3 +568,29 @@ def test_tflite_predict_and_latency_checks(tflite_models, data, tmp_path):
         latency_ms(model, data.x_test[0], runs=0)
     with pytest.raises(ValueError, match="`x_one` must be a single example"):
         latency_ms(model, data.x_test[:2])
+
+
+def test_conversion_and_inference_print_nothing(trained_mlp, data, capfd):
+    # Jupyter stores what reaches file descriptors 1 and 2 in the notebook: the int8
+    # calibration's "fully_quantize: ..." (C++), LiteRT's "Created TensorFlow Lite XNNPACK
+    # delegate" (C++) and, in an interactive session where TensorFlow's logger runs at INFO,
+    # the export's "Assets written to: <temporary folder>" must not get there.
+    import logging
+
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        capfd.readouterr()
+        model = to_tflite(
+            trained_mlp, quantization="int8", representative_data=data.x_train, num_calibration=20
+        )
+        tflite_predict(model, data.x_test[:2])
+        latency_ms(model, data.x_test[0], warmup=1, runs=2)
+        out, err = capfd.readouterr()
+        assert logger.level == logging.INFO, "to_tflite() must restore the logger's level"
+    finally:
+        logger.setLevel(level)
+    assert (out, err) == ("", "")

@@ -98,6 +98,22 @@ def test_unreadable_cache_file_is_retrained_and_reported(tiny_data, tmp_path):
     assert training.load_or_train_teacher(tiny_data, **settings)[1]["source"] == "cache"
 
 
+def test_student_cache_path_changes_with_the_recipe(tmp_path):
+    quick = profiles.resolve("quick")
+    kd = training.student_cache_path(tmp_path, "kd", quick)
+    assert kd.parent == tmp_path and kd.name.startswith("student_kd_mnist-5k_128_e")
+    assert kd == training.student_cache_path(tmp_path, "kd", dict(quick))
+    hotter = {**quick, "temperature": quick["temperature"] * 2}
+    assert training.student_cache_path(tmp_path, "kd", hotter) != kd
+    # a scratch student does not depend on the temperature
+    assert training.student_cache_path(tmp_path, "scratch", hotter) == (
+        training.student_cache_path(tmp_path, "scratch", quick)
+    )
+    assert training.student_cache_path(tmp_path, "kd", quick, seed=1) != kd
+    with pytest.raises(ValueError, match="'scratch' or 'kd'"):
+        training.student_cache_path(tmp_path, "teacher", quick)
+
+
 def test_unknown_architecture_is_refused(tiny_data, tmp_path):
     with pytest.raises(ValueError, match="valid: cnn, hinton"):
         training.load_or_train_teacher(tiny_data, cache_dir=tmp_path, architecture="resnet")
@@ -147,3 +163,78 @@ def test_plots_draw_the_given_data(tiny_data):
     assert texts == ["90.0", "93.0", "91.0", "92.0"]
     fig = plots.accuracy_per_seed([0, 1], {"a": [0.9, 0.8]}, reference=0.95)
     assert "mean 85.00%" in fig.axes[0].get_legend().get_texts()[0].get_text()
+
+
+def test_profiles_have_the_same_settings():
+    # A key that only one profile has would make the other fail in a notebook's resolve().
+    quick, full = (set(profiles.PROFILES[name]) for name in ("quick", "full"))
+    assert quick == full, f"only in quick: {quick - full}, only in full: {full - quick}"
+    for name in ("quick", "full"):
+        settings = profiles.resolve(name)
+        assert 0 < settings["prune_sparsity"] < 1
+        assert settings["latency_threads"] >= 1 and settings["latency_rounds"] >= 1
+
+
+def brute_force_front(cost, value):
+    """Indices not dominated by any other point, by checking every pair."""
+    front = []
+    for i in range(len(cost)):
+        dominated = any(
+            cost[j] <= cost[i]
+            and value[j] >= value[i]
+            and (cost[j], value[j]) != (cost[i], value[i])
+            for j in range(len(cost))
+        )
+        if not dominated:
+            front.append(i)
+    return front
+
+
+def test_pareto_front_matches_a_brute_force_check():
+    #           a    b    c    d    e    f (a copy of c)
+    cost = [10.0, 5.0, 2.0, 5.0, 1.0, 2.0]
+    value = [0.9, 0.8, 0.7, 0.6, 0.5, 0.7]
+    # d loses to b (same cost, less value); c and f tie, so both stay; cheapest first.
+    assert plots.pareto_front(cost, value) == [4, 2, 5, 1, 0]
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        cost = rng.integers(1, 6, size=12).astype(float)  # small ranges: many ties
+        value = rng.integers(1, 6, size=12).astype(float)
+        front = plots.pareto_front(cost, value)
+        assert sorted(front) == brute_force_front(cost, value)
+        assert list(cost[front]) == sorted(cost[front])
+    with pytest.raises(ValueError, match="same length"):
+        plots.pareto_front([1, 2], [1])
+
+
+def test_tradeoff_plot_draws_every_model_and_the_front():
+    table = pd.DataFrame(
+        {
+            "model": ["teacher_float", "teacher_int8", "student_kd_float", "student_kd_int8"],
+            "gzip_kb": [800.0, 200.0, 350.0, 90.0],
+            "accuracy": [0.97, 0.97, 0.94, 0.93],
+        }
+    )
+    fig = plots.tradeoff(table, "gzip_kb", log_x=True)
+    ax = fig.axes[0]
+    points = [collection.get_offsets()[0].tolist() for collection in ax.collections]
+    assert points == [[800.0, 97.0], [200.0, 97.0], [350.0, 94.0], [90.0, 93.0]]  # y in %
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == [
+        "teacher_float",
+        "teacher_int8 (Pareto)",
+        "student_kd_float",
+        "student_kd_int8 (Pareto)",
+        "Pareto front",
+    ]
+    # Pareto points filled, the others hollow; a model and its int8 copy share a colour.
+    faces = [collection.get_facecolors() for collection in ax.collections]
+    assert [len(face) for face in faces] == [0, 1, 0, 1]
+    edges = [tuple(collection.get_edgecolors()[0]) for collection in ax.collections]
+    assert edges[0] == edges[1] and edges[2] == edges[3] and edges[0] != edges[2]
+    (front,) = ax.get_lines()
+    assert list(front.get_xdata()) == [90.0, 200.0, 200.0]  # staircase: flat, then up
+    assert list(front.get_ydata()) == [93.0, 93.0, 97.0]
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "accuracy (%)"
+    latency = plots.tradeoff(table.set_index("model"), "gzip_kb", y="accuracy", xlabel="size")
+    assert latency.axes[0].get_xscale() == "linear" and latency.axes[0].get_xlabel() == "size"
