@@ -41,24 +41,50 @@ def _native_stderr_silenced():
         os.close(devnull)
 
 
-if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") not in ("0", "1"):
-    with _native_stderr_silenced():
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow once, with its C++ start-up chatter silenced unless logs are wanted."""
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("0", "1"):
         import tensorflow  # noqa: F401
+    else:
+        with _native_stderr_silenced():
+            import tensorflow  # noqa: F401
+
 
 from kdtutor.data import DATASET_NAMES, Dataset, DatasetUnavailableError, load_dataset  # noqa: E402
-from kdtutor.distill import (  # noqa: E402
-    DistillModel,
-    distillation_loss,
-    ends_in_softmax,
-    softened_softmax,
-    strip_softmax,
-)
-from kdtutor.models import (  # noqa: E402
-    make_hinton_student,
-    make_hinton_teacher,
-    make_student,
-    make_teacher,
-)
+
+# The names below need TensorFlow, which takes seconds to import: they are loaded
+# on first use (PEP 562), so `kdtutor --help` or `kdtutor list` start at once.
+_LAZY = {
+    "DistillModel": "kdtutor.distill",
+    "distillation_loss": "kdtutor.distill",
+    "ends_in_softmax": "kdtutor.distill",
+    "softened_softmax": "kdtutor.distill",
+    "strip_softmax": "kdtutor.distill",
+    "make_hinton_student": "kdtutor.models",
+    "make_hinton_teacher": "kdtutor.models",
+    "make_student": "kdtutor.models",
+    "make_teacher": "kdtutor.models",
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kdtutor' has no attribute {name!r}")
+    import importlib
+
+    _import_tensorflow_quietly()
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 
@@ -73,6 +99,7 @@ def check_versions() -> str:
     """
     import sys
 
+    _import_tensorflow_quietly()
     import keras
     import tensorflow as tf
 

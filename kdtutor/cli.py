@@ -1,16 +1,30 @@
 """The ``kdtutor`` command line (also ``python -m kdtutor``).
 
-``kdtutor datasets`` says which datasets load offline on this machine and from
-where; ``kdtutor --version`` prints the package version. Running the notebook
-series (``kdtutor run``) is tracked as a separate piece of work.
+- ``kdtutor run``: execute the notebook series with papermill and write the executed
+  notebooks, ``results.json`` and a report (``report.html``, ``report.md``) into a folder
+  (see :mod:`kdtutor.runner` and :mod:`kdtutor.report`).
+- ``kdtutor list``: the notebooks, their titles and estimated quick/full run times.
+- ``kdtutor doctor``: check the environment a newcomer may get wrong, and say how to fix it.
+- ``kdtutor report DIR``: (re)write the report of a folder holding a ``results.json``.
+- ``kdtutor datasets``: which datasets load offline on this machine and from where.
+- ``kdtutor --version``.
+
+Exit codes: 0 success; 1 a notebook failed (``run``) or a check failed (``doctor``);
+2 bad arguments, refused before anything runs; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import time
+from pathlib import Path
 
+from kdtutor import runner
 from kdtutor.data import DATASET_NAMES, offline_sources
+from kdtutor.profiles import PROFILES
 
 
 def _datasets(_args) -> int:
@@ -23,20 +37,473 @@ def _datasets(_args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` (default ``sys.argv[1:]``), run the sub-command, return its exit code."""
+# --- kdtutor run -----------------------------------------------------------------------------
+
+
+def _error(command: str, message: str) -> int:
+    print(f"kdtutor {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _run(args) -> int:
+    from kdtutor import report
+
+    # As a command, the wall time counts from this process's start (its imports are overhead
+    # too); called as a function (tests, a notebook) it counts from here.
+    since_start = runner.process_seconds() if args.as_command else None
+    started = time.perf_counter() - (since_start or 0.0)
+    try:
+        plan = runner.plan_run(
+            profile=args.profile,
+            dataset=args.dataset,
+            only=args.only,
+            out=args.out,
+            artifacts=args.artifacts,
+            parameters=args.parameter or (),
+            allow_download=args.allow_download,
+            force=args.force,
+            notebooks_dir=args.notebooks or runner.NOTEBOOKS_DIR,
+        )
+    except runner.UsageError as error:
+        return _error("run", str(error))
+
+    dataset = plan.dataset + ("" if plan.dataset_given else f" (the {plan.profile} profile's)")
+    source = plan.dataset_source or "not offline: it will be downloaded"
+    estimate = plan.estimate_seconds()
+    print(
+        f"kdtutor run: {len(plan.notebooks)} notebook(s), profile {plan.profile}, dataset "
+        f"{dataset} [{source}], estimated {runner.format_seconds(estimate)}"
+    )
+    print(f"  output:    {plan.out_dir}")
+    print(f"  artifacts: {plan.artifacts_dir} (trained models shared between runs)")
+    for name, value in plan.parameters.items():
+        takers = [nb.number for nb in plan.notebooks if name in plan.injected[nb.stem]]
+        print(f"  -p {name}={value!r} -> notebook(s) {', '.join(takers)}")
+    sys.stdout.flush()
+
+    outcome = runner.execute(plan, started=started)
+    report_start = time.perf_counter()
+    reports = None
+    try:
+        reports = report.write_report(plan.out_dir, runner.discover(plan.notebooks_dir))
+    except Exception as error:  # the run's own outcome matters more than its report
+        print(f"WARNING: the report could not be written: {type(error).__name__}: {error}")
+    record = runner.finish_record(
+        plan.out_dir,
+        outcome.run,
+        started=started,
+        report_seconds=time.perf_counter() - report_start,
+        startup_seconds=since_start,
+    )
+    _print_summary(plan, record, reports)
+    if outcome.failure:
+        print(runner.describe_failure(outcome.failure), file=sys.stderr)
+        return 130 if outcome.failure["error"] == "KeyboardInterrupt" else 1
+    if args.open and reports:
+        import webbrowser
+
+        webbrowser.open(reports[1].as_uri())
+    return 0
+
+
+def _print_summary(plan, record: dict, reports) -> None:
+    timings = record["notebooks"]
+    done = sum(t["status"] == "ok" for t in timings.values())
+    wall, own_total = record["wall_seconds"], record["notebook_seconds_total"]
+    print()
+    print(
+        f"{'Finished' if record['status'] == 'ok' else 'Stopped'}: {done} of "
+        f"{len(plan.notebooks)} notebook(s) completed, wall time {runner.format_seconds(wall)} "
+        f"({wall:.1f} s)."
+    )
+    width = max(len(stem) for stem in [*timings, "notebook"])
+
+    def seconds(value):
+        return f"{value:.1f} s" if value is not None else "—"
+
+    print(
+        f"  {'notebook':<{width}}  {'status':<6}  {'runner':>8}  {'kernel':>7}  {'setup':>7}  "
+        f"{'own':>8}"
+    )
+    for stem, timing in timings.items():
+        print(
+            f"  {stem:<{width}}  {timing['status']:<6}  {seconds(timing['wall_seconds']):>8}  "
+            f"{seconds(timing.get('kernel_start_seconds')):>7}  "
+            f"{seconds(timing.get('setup_seconds')):>7}  "
+            f"{seconds(timing.get('notebook_seconds')):>8}"
+        )
+    for stem in record.get("not_run", []):
+        print(f"  {stem:<{width}}  not run")
+    print(
+        "  runner = wall time of the notebook in papermill; kernel = kernel start-up; setup = "
+        "the Setup cells' imports; own = the notebook's recorded `seconds`"
+    )
+    if record["status"] == "ok":
+        ratio = record.get("overhead_ratio")
+        share = f" = {100 * ratio:.1f} % of the notebooks' own time" if ratio is not None else ""
+        parts = record["overhead_parts"]
+        print(
+            f"  overhead: {record['overhead_seconds']:.1f} s (wall {wall:.1f} s - notebooks' own "
+            f"{own_total:.1f} s){share}:\n"
+            f"    the notebooks' Setup imports {parts['setup_imports']:.1f} s (before their own "
+            f"clock starts), kernel start-ups {parts['kernel_start']:.1f} s, this command's "
+            f"start-up {parts['command_start']:.1f} s, papermill and other "
+            f"{parts['papermill_and_other']:.1f} s, the report {parts['report']:.1f} s"
+        )
+    print(f"Results:  {plan.out_dir / 'results.json'}")
+    if reports:
+        print(f"Report:   {reports[1]}  (and {reports[0].name})")
+
+
+# --- kdtutor list ----------------------------------------------------------------------------
+
+
+def _list(args) -> int:
+    try:
+        notebooks = runner.discover(args.notebooks or runner.NOTEBOOKS_DIR)
+    except runner.UsageError as error:
+        return _error("list", str(error))
+    if not notebooks:
+        print("No numbered notebooks (NN_name.ipynb) found.")
+        return 0
+    width = max(len(nb.stem) for nb in notebooks)
+    print(f"{'notebook':<{width}}  {'quick':>6}  {'full':>7}  title")
+    totals = [0.0, 0.0]
+    for nb in notebooks:
+        estimates = runner.ESTIMATED_SECONDS.get(nb.stem, (None, None))
+        for column, seconds in enumerate(estimates):
+            totals[column] = (
+                None if seconds is None or totals[column] is None else (totals[column] + seconds)
+            )
+        title = nb.title if not nb.problem else f"(cannot be read: {nb.problem})"
+        quick, full = (f"~{runner.format_seconds(s)}" if s else "?" for s in estimates)
+        print(f"{nb.stem:<{width}}  {quick:>6}  {full:>7}  {title}")
+        if args.parameters and nb.parameters:
+            for name, info in nb.parameters.items():
+                default = info["default"]
+                comment = f"  # {info['help']}" if info["help"] else ""
+                print(f"    {name} = {default}{comment}")
+    quick, full = (f"~{runner.format_seconds(s)}" if s else "?" for s in totals)
+    print(f"{'all':<{width}}  {quick:>6}  {full:>7}  (2-core CPU, trained teacher reused)")
+    print(
+        "Times are estimates: quick measured on a 2-core CPU, full rough. "
+        "`kdtutor run` measures the real ones."
+    )
+    return 0
+
+
+# --- kdtutor report --------------------------------------------------------------------------
+
+
+def _report(args) -> int:
+    from kdtutor import report
+
+    try:
+        markdown, page = report.write_report(Path(args.dir))
+    except FileNotFoundError as error:
+        return _error("report", str(error))
+    print(f"Report: {page}  (and {markdown.name})")
+    return 0
+
+
+# --- kdtutor doctor --------------------------------------------------------------------------
+
+
+def _doctor_checks():
+    """Yield ``(level, what, fix)`` with level ``OK``, ``WARN`` or ``FAIL``."""
+    fresh = "create a fresh virtual environment and run: pip install -r requirements.txt"
+    version = sys.version.split()[0]
+    if sys.version_info >= (3, 11):  # noqa: UP036 (pip may have skipped requires-python)
+        yield "OK", f"Python {version} ({sys.executable})", None
+    else:
+        yield "FAIL", f"Python {version}; the series needs 3.11+", f"install Python 3.11+, {fresh}"
+
+    import keras
+    import tensorflow as tf
+
+    tf_version = tuple(int(part) for part in tf.__version__.split(".")[:2])
+    if tf_version >= (2, 21):
+        yield "OK", f"TensorFlow {tf.__version__}", None
+    else:
+        yield "FAIL", f"TensorFlow {tf.__version__}; the series needs 2.21+", fresh
+    if keras.__version__.startswith("3."):
+        yield "OK", f"Keras {keras.__version__} (Keras 3, backend {keras.backend.backend()})", None
+    else:
+        yield "FAIL", f"Keras {keras.__version__} is not Keras 3", fresh
+    if keras.backend.backend() != "tensorflow":
+        yield (
+            "WARN",
+            f"Keras backend is {keras.backend.backend()!r} (KERAS_BACKEND); notebook 04's LiteRT "
+            "conversion needs TensorFlow",
+            "unset KERAS_BACKEND (or set it to tensorflow)",
+        )
+
+    import importlib.util
+
+    legacy = os.environ.get("TF_USE_LEGACY_KERAS", "")
+    legacy_on = legacy.lower() in ("1", "true", "yes")
+    if importlib.util.find_spec("tf_keras") is None:
+        state = f"set to {legacy!r}" if legacy else "unset"
+        yield "OK", f"tf_keras (Keras 2) not installed; TF_USE_LEGACY_KERAS {state}", None
+    elif legacy_on:
+        yield (
+            "FAIL",
+            f"tf_keras is installed and TF_USE_LEGACY_KERAS={legacy}: tf.keras is Keras 2, "
+            "not Keras 3",
+            "unset TF_USE_LEGACY_KERAS and pip uninstall tf_keras",
+        )
+    else:
+        yield (
+            "WARN",
+            "tf_keras (Keras 2) is installed; unused unless TF_USE_LEGACY_KERAS is set",
+            "pip uninstall tf_keras",
+        )
+
+    yield from _kernel_check()
+
+    if runner.NOTEBOOKS_DIR.is_dir():
+        count = len(runner.discover())
+        yield "OK", f"kdtutor {_version()} from {runner.REPO_ROOT} ({count} notebooks)", None
+    else:
+        yield (
+            "WARN",
+            f"kdtutor is installed without its notebooks ({runner.NOTEBOOKS_DIR} missing)",
+            "clone the repository and run pip install -r requirements.txt in it",
+        )
+
+    sources = offline_sources()
+    for name in DATASET_NAMES:
+        if sources[name]:
+            yield "OK", f"dataset {name}: offline, {sources[name]}", None
+        else:
+            level = "FAIL" if name == "mnist-5k" else "WARN"
+            yield level, f"dataset {name}: not available offline", runner._dataset_ways(name)
+
+    free = shutil.disk_usage(runner.REPO_ROOT).free / 1e9
+    if free >= 2:
+        yield "OK", f"free disk {free:.1f} GB at {runner.REPO_ROOT}", None
+    else:
+        yield (
+            "WARN",
+            f"free disk {free:.1f} GB at {runner.REPO_ROOT}; runs and trained models need ~1-2 GB",
+            "free some space, or delete old runs/ folders and artifacts/",
+        )
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 1
+    threads = f"{usable} CPU threads usable ({os.cpu_count()} in the machine)"
+    if usable >= 2:
+        yield "OK", f"{threads}; the quick profile is sized for 2", None
+    else:
+        yield "WARN", f"{threads}; the quick profile is sized for 2", "expect about twice the time"
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        yield "OK", f"GPU visible: {', '.join(gpu.name for gpu in gpus)}", None
+    else:
+        yield "OK", "no GPU visible: fine, the series is sized for a CPU", None
+
+
+def _version() -> str:
+    from kdtutor import __version__
+
+    return __version__
+
+
+def _kernel_check():
+    """The ``python3`` Jupyter kernel that papermill and JupyterLab start must be this Python."""
+    import importlib.util
+
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    except ImportError:
+        yield "FAIL", "jupyter_client is not installed", "pip install -r requirements.txt"
+        return
+    fix = f"{sys.executable} -m ipykernel install --sys-prefix --name python3"
+    try:
+        spec = KernelSpecManager().get_kernel_spec(runner.KERNEL_NAME)
+    except NoSuchKernel:
+        yield "FAIL", "no Jupyter kernel named 'python3'", fix
+        return
+    if not Path(spec.resource_dir).resolve().is_relative_to(Path(sys.prefix).resolve()):
+        # Jupyter takes the first 'python3' it finds; replace that one (user or system level).
+        fix = f"{sys.executable} -m ipykernel install --user --name python3"
+    program = spec.argv[0] if spec.argv else ""
+    where = f"kernel 'python3' ({spec.resource_dir})"
+    if importlib.util.find_spec("ipykernel") is None:
+        yield (
+            "FAIL",
+            "ipykernel is not installed in this environment",
+            "pip install -r requirements.txt",
+        )
+    elif program in ("python", "python3", "{python}"):
+        yield (
+            "OK",
+            f"{where} runs {program!r}, which Jupyter replaces by the Python that starts it: "
+            f"{sys.executable}",
+            None,
+        )
+    elif _same_file(program, sys.executable):
+        yield "OK", f"{where} runs this environment's Python {program}", None
+    else:
+        yield (
+            "FAIL",
+            f"{where} runs {program}, not this environment's Python {sys.executable}: the "
+            "notebooks would import another TensorFlow/kdtutor",
+            f"{fix}   (or remove {spec.resource_dir})",
+        )
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second) or Path(first).resolve() == Path(second).resolve()
+    except OSError:
+        return False
+
+
+def _doctor(_args) -> int:
+    print("kdtutor doctor: the environment the notebooks and `kdtutor run` need")
+    counts = {"OK": 0, "WARN": 0, "FAIL": 0}
+    for level, what, fix in _doctor_checks():
+        counts[level] += 1
+        print(f"{level:<4}  {what}")
+        if fix and level != "OK":
+            print(f"      fix: {fix}")
+    print(f"{counts['OK']} OK, {counts['WARN']} WARN, {counts['FAIL']} FAIL")
+    return 1 if counts["FAIL"] else 0
+
+
+# --- the parser ------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
     from kdtutor import __version__
 
     parser = argparse.ArgumentParser(
-        prog="kdtutor", description="Knowledge distillation notebook series: helper commands."
+        prog="kdtutor",
+        description="Knowledge distillation notebook series: run it, check the environment.",
+        epilog="Start with `kdtutor doctor`, then `kdtutor run`. `kdtutor COMMAND --help` "
+        "explains each command.",
     )
     parser.add_argument("--version", action="version", version=f"kdtutor {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    formatter = argparse.RawDescriptionHelpFormatter
+
+    run = commands.add_parser(
+        "run",
+        help="execute the notebook series and write results and a report",
+        formatter_class=formatter,
+        description=(
+            "Execute the numbered notebooks in order with papermill (kernel python3, one fresh\n"
+            "kernel each) and write into DIR: the executed notebooks, results.json and a\n"
+            "report (report.html, report.md). Stops at the first failing notebook and names\n"
+            "it, the cell and the error. Arguments are checked before anything runs."
+        ),
+        epilog=(
+            "examples:\n"
+            "  kdtutor run                              the quick profile, offline (~5 min)\n"
+            "  kdtutor run --only 01,03 --out runs/x    two notebooks into runs/x\n"
+            "  kdtutor run --profile full               the full profile (hours on a CPU)\n"
+            "  kdtutor run --only 03 -p SEEDS=5 -p TEMPERATURE=4.0\n"
+            "exit codes: 0 ok, 1 a notebook failed, 2 bad arguments, 130 interrupted"
+        ),
+    )
+    run.add_argument(
+        "--profile",
+        default="quick",
+        metavar="NAME",
+        help=f"settings every notebook starts from: {' | '.join(PROFILES)} (default: quick)",
+    )
+    run.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help=f"{' | '.join(DATASET_NAMES)} (default: the profile's; see `kdtutor datasets`)",
+    )
+    run.add_argument(
+        "--only",
+        metavar="NN,NN",
+        help="run only these notebooks, by number (01,03) or name; always in series order",
+    )
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: a new folder runs/<date>_<time>_<profile>)",
+    )
+    run.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        metavar="NAME=VALUE",
+        help="set a notebook parameter (repeatable); VALUE is a Python literal (3, 0.5, [2, 8], "
+        "True, None, 'text') or plain text; injected into the notebooks whose parameters cell "
+        "declares NAME (`kdtutor list --parameters`)",
+    )
+    run.add_argument(
+        "--artifacts",
+        metavar="DIR",
+        help=f"cache of trained models shared by runs (default: {runner.ARTIFACTS_DIR})",
+    )
+    run.add_argument(
+        "--allow-download",
+        action="store_true",
+        help="run even if the dataset is not available offline (Keras will download it)",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="reuse a non-empty --out folder, replacing its results, report and notebooks",
+    )
+    run.add_argument("--open", action="store_true", help="open report.html in a browser at the end")
+    run.add_argument("--notebooks", metavar="DIR", help=argparse.SUPPRESS)
+    run.set_defaults(handler=_run)
+
+    listing = commands.add_parser(
+        "list",
+        help="list the notebooks with their titles and estimated run times",
+        description="List the numbered notebooks, their titles and estimated quick/full run "
+        "times on a 2-core CPU.",
+    )
+    listing.add_argument(
+        "--parameters",
+        action="store_true",
+        help="also show each notebook's parameters (what `kdtutor run -p` can set)",
+    )
+    listing.add_argument("--notebooks", metavar="DIR", help=argparse.SUPPRESS)
+    listing.set_defaults(handler=_list)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check Python, TensorFlow, Keras 3, the Jupyter kernel, datasets, disk, CPU, GPU",
+        description="Check the environment a newcomer may get wrong and say how to fix each "
+        "problem. Exit code 1 if any check FAILs.",
+    )
+    doctor.set_defaults(handler=_doctor)
+
+    report = commands.add_parser(
+        "report",
+        help="(re)write report.html and report.md from a folder's results.json",
+        description="Write report.html and report.md into DIR from DIR/results.json, e.g. "
+        "after running notebooks by hand: kdtutor report runs/latest",
+    )
+    report.add_argument("dir", metavar="DIR", help="a folder holding results.json")
+    report.set_defaults(handler=_report)
+
     datasets = commands.add_parser(
-        "datasets", help="list the datasets and whether each loads offline here"
+        "datasets",
+        help="list the datasets and whether each loads offline here",
+        description="List the datasets and whether each loads offline here, and from where.",
     )
     datasets.set_defaults(handler=_datasets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the sub-command, return its exit code."""
+    parser = _parser()
     args = parser.parse_args(argv)
+    args.as_command = argv is None  # the `kdtutor` script and `python -m kdtutor`
     if args.command is None:
         parser.print_help()
         return 2

@@ -32,6 +32,7 @@ PROFILES: dict[str, dict] = {
         "temperature": 8.0,
         "alpha": 0.5,
         "validation_size": 800,  # held out of the train split to choose T and alpha
+        "sweep_teacher_epochs": 8,  # the sweep's own teacher, trained without the validation part
         "sweep_temperatures": (2.0, 8.0),
         "sweep_alphas": (0.1, 0.5),
         "sweep_epochs": 20,  # as many as student_epochs: KD students converge more slowly
@@ -57,6 +58,7 @@ PROFILES: dict[str, dict] = {
         "temperature": 8.0,  # as in the quick profile; the sweep checks it on validation
         "alpha": 0.5,
         "validation_size": 5000,
+        "sweep_teacher_epochs": 15,
         "sweep_temperatures": (2.0, 8.0, 20.0),
         "sweep_alphas": (0.1, 0.5),
         "sweep_epochs": 15,

@@ -1,15 +1,21 @@
-"""The kdtutor command line: `datasets` reports what loads offline, from where."""
+"""The kdtutor command line: `datasets`, and `run`, `list`, `doctor`, `report`.
+
+`kdtutor run` is tested for real: one notebook executed end to end with papermill on a
+tiny parameter set (shared by several tests), and one made to fail through a parameter.
+"""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from kdtutor import cli, data
+from kdtutor import cli, data, report, runner
 
 FASHION_FILES = list(data.FASHION_MNIST_FILES.values())
 
@@ -70,3 +76,314 @@ def test_python_m_kdtutor_and_usage_errors():
         [sys.executable, "-m", "kdtutor", "frobnicate"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+# --- kdtutor run, list, doctor, report ---------------------------------------------------------
+
+NOTEBOOK_01 = runner.NOTEBOOKS_DIR / "01_teacher_training.ipynb"
+TINY_01 = ["-p", "EPOCHS=1", "-p", "CHECK_CLAIMS=False"]  # plumbing, not accuracy
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """One real `kdtutor run --only 01` on a tiny parameter set, shared by several tests."""
+    import contextlib
+    import io
+
+    root = tmp_path_factory.mktemp("run")
+    out, artifacts = root / "out", root / "artifacts"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = cli.main(
+            ["run", "--only", "01", *TINY_01, "--out", str(out), "--artifacts", str(artifacts)]
+        )
+    return {
+        "code": code,
+        "out": out,
+        "artifacts": artifacts,
+        "stdout": stdout.getvalue(),
+        "stderr": stderr.getvalue(),
+        "results": json.loads((out / "results.json").read_text()),
+    }
+
+
+def test_run_executes_the_notebook_and_records_its_results(tiny_run):
+    assert tiny_run["code"] == 0, tiny_run["stderr"]
+    entry = tiny_run["results"]["01_teacher_training"]
+    assert 0.2 < entry["teacher_accuracy"] <= 1.0 and entry["seconds"] > 0
+    assert entry["profile"] == "quick" and entry["dataset"] == "mnist-5k"
+    # The notebook really ran with the injected values and wrote where it was told.
+    assert len(list(tiny_run["artifacts"].glob("teacher_mnist-5k_cnn_e1_*.keras"))) == 1
+    executed = json.loads((tiny_run["out"] / "01_teacher_training.ipynb").read_text())
+    injected = next(
+        "".join(cell["source"])
+        for cell in executed["cells"]
+        if "injected-parameters" in cell["metadata"].get("tags", [])
+    )
+    assert "EPOCHS = 1" in injected and f'RESULTS_DIR = "{tiny_run["out"]}"' in injected
+    assert "DATASET" not in injected  # only given ones (and the run's own) are injected
+    outputs = [out for cell in executed["cells"] for out in cell.get("outputs", [])]
+    assert not [out for out in outputs if out["output_type"] == "error"]
+
+
+def test_run_records_its_own_timings_next_to_the_notebooks(tiny_run):
+    run = tiny_run["results"]["_run"]
+    own = tiny_run["results"]["01_teacher_training"]["seconds"]
+    timing = run["notebooks"]["01_teacher_training"]
+    assert run["status"] == "ok" and run["failure"] is None and run["not_run"] == []
+    assert (run["profile"], run["dataset"]) == ("quick", "mnist-5k")
+    assert run["parameters"] == {"EPOCHS": 1, "CHECK_CLAIMS": False}
+    assert timing["notebook_seconds"] == own
+    assert 0 < timing["kernel_start_seconds"] < timing["cells_seconds"] < timing["wall_seconds"]
+    assert 0 < timing["setup_seconds"] == run["setup_seconds_total"] < timing["cells_seconds"] - own
+    assert own < timing["wall_seconds"] <= run["wall_seconds"]
+    assert run["overhead_seconds"] == pytest.approx(run["wall_seconds"] - own, abs=0.01)
+    assert run["overhead_ratio"] == pytest.approx(run["overhead_seconds"] / own, abs=1e-3)
+    parts = run["overhead_parts"]
+    assert sum(parts.values()) == pytest.approx(run["overhead_seconds"], abs=0.01)
+    assert parts["command_start"] == 0  # cli.main called in-process: nothing to count
+    assert min(parts.values()) >= 0 and parts["setup_imports"] == timing["setup_seconds"]
+    assert run["versions"]["keras"].startswith("3.") and run["machine"]["cpu_count"] >= 1
+    assert (tiny_run["out"] / "logs" / "01_teacher_training.kernel.log").exists()
+
+
+def test_run_shows_progress_and_a_summary(tiny_run):
+    stdout = tiny_run["stdout"]
+    assert "[1/1] 01_teacher_training: Training the teacher" in stdout
+    assert "ok in " in stdout and "  overhead: " in stdout
+    assert f"Report:   {tiny_run['out'] / 'report.html'}" in stdout
+    assert "Kernel is running over TCP" not in stdout + tiny_run["stderr"]  # in the log
+
+
+def test_run_writes_a_report_with_the_recorded_numbers(tiny_run):
+    accuracy = tiny_run["results"]["01_teacher_training"]["teacher_accuracy"]
+    shown = f"{100 * accuracy:.2f} %"
+    markdown = (tiny_run["out"] / "report.md").read_text()
+    page = (tiny_run["out"] / "report.html").read_text()
+    assert shown in markdown and shown in page
+    assert "[01_teacher_training.ipynb](01_teacher_training.ipynb)" in markdown
+    assert '<a href="01_teacher_training.ipynb">' in page
+    # --only 01: the students and trade-offs are "not run", not an error.
+    assert "| student from scratch (labels only) | not run |" in markdown
+    assert "not run (notebook 04)" in page
+
+
+def test_a_failing_notebook_stops_the_run_and_names_the_cell(tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "kdtutor", "run", "--only", "01,02", "-p", "SEED=-1",
+         "-p", "CHECK_CLAIMS=False", "--out", str(out), "--artifacts", str(tmp_path / "a")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    partial = out / "01_teacher_training.ipynb"
+    assert f"partly executed notebook (the error and its traceback are in it): {partial}" in (
+        result.stderr
+    )
+    # The cell the message names is the one holding the error in the partial notebook.
+    executed = json.loads(partial.read_text())
+    failed = [
+        cell for cell in executed["cells"]
+        if any(out["output_type"] == "error" for out in cell.get("outputs", []))
+    ]  # fmt: skip
+    assert len(failed) == 1
+    number = failed[0]["execution_count"]
+    assert "FAILED: notebook 01_teacher_training, cell " in result.stderr
+    assert f"(In [{number}])" in result.stderr and "seed" in result.stderr.lower()
+    assert not (out / "02_soft_targets_and_temperature.ipynb").exists()  # stopped at 01
+    run = json.loads((out / "results.json").read_text())["_run"]
+    assert run["status"] == "failed" and run["not_run"] == ["02_soft_targets_and_temperature"]
+    assert run["failure"]["execution_count"] == number
+    assert "FAILED" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "arguments, expected",
+    [
+        (["--profile", "fast"], "valid profiles: quick, full"),
+        (["--dataset", "cifar10"], "valid datasets: mnist-5k, mnist, fashion_mnist"),
+        (["--only", "09"], "Valid: 01 (01_teacher_training), 02"),
+        (["--only", "01,"], "no notebook ''"),
+        (["-p", "NOEQUALS"], "is not NAME=VALUE"),
+        (["-p", "9LIVES=1"], "is not NAME=VALUE"),
+        (["-p", "UNKNOWN_PARAM=1"], "Valid -p names: ALPHA, BATCH_SIZE"),
+        (["--only", "02", "-p", "EPOCHS=1"], "Valid -p names: CHECK_CLAIMS, SEED, TEACHER,"),
+        (["-p", "RESULTS_DIR=/tmp"], "with --out, not with -p"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_runs(
+    arguments, expected, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(runner, "execute", lambda *a, **k: pytest.fail("a notebook ran"))
+    out = tmp_path / "out"
+    assert cli.main(["run", *arguments, "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("kdtutor run: error: ") and expected in error
+    assert not out.exists()
+
+
+def test_a_dataset_that_needs_a_download_is_refused_unless_allowed(no_sources, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "execute", lambda *a, **k: pytest.fail("a notebook ran"))
+    assert cli.main(["run", "--profile", "full", "--out", str(no_sources / "x")]) == 2
+    error = capsys.readouterr().err
+    assert "'fashion_mnist' (profile 'full''s dataset) is not available offline" in error
+    assert "sudo apt-get install dataset-fashion-mnist" in error and "--allow-download" in error
+    plan = runner.plan_run(dataset="mnist", allow_download=True, out=no_sources / "y")
+    assert plan.dataset == "mnist" and plan.dataset_source is None
+
+
+def test_an_earlier_run_is_not_overwritten_without_force(tmp_path, capsys):
+    (tmp_path / "results.json").write_text("{}")
+    assert cli.main(["run", "--only", "01", "--out", str(tmp_path)]) == 2
+    assert "--force" in capsys.readouterr().err
+    plan = runner.plan_run(only="01", out=tmp_path, force=True)
+    assert plan.out_dir == tmp_path and plan.force
+
+
+def test_parameters_are_injected_only_where_declared(tmp_path):
+    plan = runner.plan_run(
+        only="1,03", parameters=["EPOCHS=2", "TEACHER_EPOCHS=3"], out=tmp_path / "o"
+    )
+    first, third = (plan.injected[nb.stem] for nb in plan.notebooks)
+    assert first["EPOCHS"] == 2 and "TEACHER_EPOCHS" not in first
+    assert third["EPOCHS"] == 2 and third["TEACHER_EPOCHS"] == 3
+    assert first["RESULTS_DIR"] == str(tmp_path / "o") and first["PROFILE"] == "quick"
+    assert first["ARTIFACTS_DIR"] == str(runner.ARTIFACTS_DIR) and "DATASET" not in first
+
+
+@pytest.mark.parametrize(
+    "text, name, value",
+    [
+        ("EPOCHS=3", "EPOCHS", 3),
+        ("ALPHA=0.25", "ALPHA", 0.25),
+        ("SWEEP_TEMPERATURES=[1.0, 4.0]", "SWEEP_TEMPERATURES", [1.0, 4.0]),
+        ("STUDENT_HIDDEN=(64, 32)", "STUDENT_HIDDEN", [64, 32]),  # tuples become lists
+        ("CHECK_CLAIMS=False", "CHECK_CLAIMS", False),
+        ("CHECK_CLAIMS=false", "CHECK_CLAIMS", False),  # JSON spelling
+        ("DATASET_X=None", "DATASET_X", None),
+        ("TEACHER='hinton'", "TEACHER", "hinton"),
+        ("TEACHER=hinton", "TEACHER", "hinton"),  # plain text
+        (" SEED = 7 ", "SEED", 7),
+        ("NOTE=a=b", "NOTE", "a=b"),
+    ],
+)
+def test_parameter_values_are_python_literals_or_text(text, name, value):
+    assert runner.parse_parameter(text) == (name, value)
+
+
+def test_parameters_cell_is_read_with_python_s_parser():
+    # papermill's line parser skips a line whose comment holds a ';'; ours must not.
+    source = 'A = None  # "x" | "y"; None = default\nB: int = 3\nC = [1,\n     2]  # list\nD == 1\n'
+    found = runner.parameters_of(source)
+    assert list(found) == ["A", "B", "C"]
+    assert found["A"]["help"] == '"x" | "y"; None = default' and found["C"]["help"] == "list"
+
+
+def test_list_discovers_notebooks_by_file_name(tmp_path, capsys):
+    shutil.copy(NOTEBOOK_01, tmp_path / "01_teacher_training.ipynb")
+    shutil.copy(NOTEBOOK_01, tmp_path / "07_new_topic.ipynb")
+    (tmp_path / "Untitled.ipynb").write_text("{}")
+    (tmp_path / "08_half_saved.ipynb").write_text('{"cells": [')
+    assert cli.main(["list", "--notebooks", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line for line in lines[1:-1]}
+    assert list(rows) == ["01_teacher_training", "07_new_topic", "08_half_saved", "all"]
+    assert rows["all"].split()[1:3] == ["?", "?"]  # a total with an unknown part is unknown
+    quick, full = runner.ESTIMATED_SECONDS["01_teacher_training"]
+    assert f"~{runner.format_seconds(quick)}" in rows["01_teacher_training"]
+    assert f"~{runner.format_seconds(full)}" in rows["01_teacher_training"]
+    assert rows["01_teacher_training"].endswith("Training the teacher")
+    assert rows["07_new_topic"].split()[1:3] == ["?", "?"]  # no estimate for a new notebook
+    assert "cannot be read" in rows["08_half_saved"]
+    with pytest.raises(runner.UsageError, match="08_half_saved.ipynb"):
+        runner.plan_run(only="08", notebooks_dir=tmp_path, out=tmp_path / "o")
+
+
+def test_list_shows_the_series_and_its_parameters(capsys):
+    assert cli.main(["list", "--parameters"]) == 0
+    out = capsys.readouterr().out
+    for notebook in runner.discover():
+        assert notebook.stem in out and notebook.title in out
+    assert "    EPOCHS = None  # teacher training epochs" in out
+    assert '    DATASET = None  # "mnist-5k" | "mnist" | "fashion_mnist"; None' in out
+
+
+def test_doctor_on_this_machine(capsys):
+    assert cli.main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "OK    Keras 3." in out and "(Keras 3, backend tensorflow)" in out
+    assert "OK    kernel 'python3'" in out and "OK    dataset mnist-5k: offline" in out
+    assert "CPU threads usable" in out and ("GPU" in out) and out.rstrip().endswith("0 FAIL")
+
+
+def test_doctor_fails_for_legacy_keras_and_a_foreign_kernel(monkeypatch, capsys):
+    import importlib.util
+
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: object() if name == "tf_keras" else
+        find_spec(name, *a),
+    )  # fmt: skip
+    monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
+    foreign = KernelSpec(argv=["/opt/other/bin/python3.9", "-m", "ipykernel_launcher"])
+    foreign.resource_dir = "/opt/other/share/jupyter/kernels/python3"
+    monkeypatch.setattr(KernelSpecManager, "get_kernel_spec", lambda self, name: foreign)
+    assert cli.main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  tf_keras is installed and TF_USE_LEGACY_KERAS=1" in out
+    assert "FAIL  kernel 'python3'" in out and "/opt/other/bin/python3.9" in out
+    assert f"fix: {sys.executable} -m ipykernel install --user --name python3" in out
+    assert out.rstrip().endswith("2 FAIL")
+
+
+def test_report_shows_spread_over_seeds_trade_offs_and_plots(tmp_path):
+    from kdtutor import results
+
+    results.record(tmp_path, "01_teacher_training", {"teacher_accuracy": 0.975, "seconds": 30.0})
+    results.record(
+        tmp_path,
+        "03_distilling_the_student",
+        {
+            "teacher_accuracy": 0.975,
+            "student_scratch_accuracy": [0.90, 0.92, 0.94],  # mean 92.00, sd 2.00
+            "student_kd_accuracy": [0.93, 0.91, 0.98],  # mean 94.00, sd sqrt(13) = 3.61
+            "seeds": [0, 1, 2],
+            "temperature": 4.0,
+            "alpha": 0.1,
+        },
+    )
+    row = {"accuracy": 0.9, "file_bytes": 2000, "gzip_bytes": 1500, "latency_ms": 0.1,
+           "params": 10, "sparsity": 0.0}  # fmt: skip
+    results.record(
+        tmp_path,
+        "04_compression_tradeoffs",
+        {"tradeoffs": [{**row, "model": "teacher_float"}, {**row, "model": "student_kd_int8",
+                       "gzip_bytes": 500, "accuracy": 0.8}]},
+    )  # fmt: skip
+    markdown_path, html_path = report.write_report(tmp_path)
+    markdown, page = markdown_path.read_text(), html_path.read_text()
+    assert "| student from scratch (labels only) | 92.00 % ± 2.00 | 90.0, 92.0, 94.0 |" in markdown
+    assert "| distilled student (T = 4, alpha = 0.1) | 94.00 % ± 3.61 |" in markdown
+    assert "| gain from distillation | +2.00 points | distilled better on 2 of 3 seeds |" in (
+        markdown
+    )
+    assert "| student_kd_int8 | 80.00 % | 2.0 | 0.5 | 0.100 | 10 | 0 % |" in markdown
+    for figure in ("report_accuracy_per_seed.png", "report_tradeoff_gzip.png"):
+        assert f"]({figure})" in markdown and (tmp_path / figure).stat().st_size > 1000
+    assert page.count('src="data:image/png;base64,') == 2 and 'src="report_' not in page
+    assert "No runner record" in markdown and "02_soft_targets_and_temperature" in markdown
+
+
+def test_report_command_needs_a_results_file(tmp_path, capsys):
+    assert cli.main(["report", str(tmp_path)]) == 2
+    assert "No results.json in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["list"], ["doctor"], ["report"], ["datasets"]])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: kdtutor")

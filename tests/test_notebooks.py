@@ -28,6 +28,17 @@ TINY = {  # a few epochs: these runs check the plumbing, not the size of the eff
         "SWEEP_TEMPERATURES": [1.0, 4.0],
         "SWEEP_ALPHAS": [0.5],
         "SWEEP_EPOCHS": 1,
+        "COMPARE_EPOCHS": 2,
+        "CHECK_CLAIMS": False,
+    },
+    "04_compression_tradeoffs": {
+        "TEACHER_EPOCHS": 1,
+        "EPOCHS": 2,
+        "PRUNE_EPOCHS": 1,
+        "CALIBRATION_SAMPLES": 20,
+        "LATENCY_WARMUP": 1,
+        "LATENCY_RUNS": 5,
+        "LATENCY_ROUNDS": 1,
         "CHECK_CLAIMS": False,
     },
 }
@@ -80,6 +91,28 @@ def test_the_series_runs_in_order_and_shares_the_teacher(tmp_path):
     assert (third["temperature"], third["alpha"]) == (quick["temperature"], quick["alpha"])
     assert len(third["sweep"]) == 2
     assert len(list(artifacts.glob("student_kd_*.keras"))) == 1
+
+    fourth = run("04_compression_tradeoffs", tmp_path, artifacts)["04_compression_tradeoffs"]
+    assert fourth["teacher_source"] == "cache"
+    assert fourth["student_sources"] == {"scratch": "cache", "kd": "cache"}
+    rows = {row["model"]: row for row in fourth["tradeoffs"]}
+    assert {
+        "teacher_float",
+        "teacher_dynamic",
+        "teacher_int8",
+        "teacher_pruned",
+        "teacher_pruned_int8",
+        "student_scratch_float",
+        "student_kd_float",
+        "student_kd_int8",
+    } <= set(rows)
+    assert rows["teacher_float"]["params"] == 225_034
+    assert rows["teacher_pruned"]["sparsity"] >= 0.79
+    # zeros do not shrink a file, only its compressed size
+    assert rows["teacher_pruned"]["file_bytes"] == rows["teacher_float"]["file_bytes"]
+    assert rows["teacher_pruned"]["gzip_bytes"] < rows["teacher_float"]["gzip_bytes"] / 2
+    assert rows["teacher_int8"]["file_bytes"] < rows["teacher_float"]["file_bytes"] / 3.5
+    assert all(row["latency_ms"] > 0 and 0 <= row["accuracy"] <= 1 for row in rows.values())
     assert set(results.load(tmp_path / "results")) == set(TINY)
 
 

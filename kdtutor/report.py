@@ -1,0 +1,420 @@
+"""The report of a run: ``report.md`` and ``report.html`` next to its ``results.json``.
+
+:func:`write_report` reads ``<run_dir>/results.json`` (the notebooks' entries and the
+runner's ``"_run"`` record) and writes
+
+- ``report.md``: headline numbers, the trade-off table, per-notebook wall times and links
+  to the executed notebooks, with the figures as ``report_*.png`` files next to it;
+- ``report.html``: the same, self-contained (figures embedded as base64 PNG), to open in a
+  browser or attach to a CI run.
+
+The headline is the distillation result: the teacher's test accuracy, the student trained
+on the labels alone and the distilled student (mean ± sample standard deviation over the
+seeds, and every seed's value), and the gain. Whatever a run did not produce (``--only``,
+a failure) is shown as "not run", never as an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import re
+import statistics
+from pathlib import Path
+
+__all__ = ["write_report", "REPORT_FILES"]
+
+REPORT_FILES = ("report.md", "report.html")
+_TEACHER = "01_teacher_training"
+_DISTILL = "03_distilling_the_student"
+_TRADEOFFS = "04_compression_tradeoffs"
+_NOT_RUN = "not run"
+
+
+class _Table:
+    """Rows of already formatted strings, rendered as Markdown or HTML."""
+
+    def __init__(self, headers, rows):
+        self.headers, self.rows = list(headers), [list(row) for row in rows]
+
+    def markdown(self) -> str:
+        def line(cells):
+            return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+        return "\n".join(
+            [line(self.headers), line(["---"] * len(self.headers)), *map(line, self.rows)]
+        )
+
+    def html(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{_inline_html(c)}</td>" for c in row) + "</tr>"
+            for row in self.rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class _Link(str):
+    """A table cell that is a link: text, target."""
+
+    def __new__(cls, text, target):
+        value = super().__new__(cls, f"[{text}]({target})")
+        value.text, value.target = text, target
+        return value
+
+
+def _inline_html(cell) -> str:
+    if isinstance(cell, _Link):
+        return f'<a href="{html.escape(cell.target)}">{html.escape(cell.text)}</a>'
+    return html.escape(str(cell))
+
+
+def _percent(value) -> str:
+    return f"{100 * value:.2f} %" if isinstance(value, int | float) else _NOT_RUN
+
+
+def _seconds(value) -> str:
+    return f"{value:.1f} s" if isinstance(value, int | float) else "—"
+
+
+def _spread(values) -> tuple[str, str]:
+    """``("93.60 % ± 0.26", "93.5, 93.9, 93.4")`` for a list of per-seed accuracies."""
+    values = [v for v in values or [] if isinstance(v, int | float)]
+    if not values:
+        return _NOT_RUN, ""
+    mean = statistics.fmean(values)
+    spread = f" ± {100 * statistics.stdev(values):.2f}" if len(values) > 1 else ""
+    return f"{100 * mean:.2f} %{spread}", ", ".join(f"{100 * v:.1f}" for v in values)
+
+
+def _headline(results: dict, failed: str | None) -> tuple[_Table, list[str], dict]:
+    def missing(stem: str) -> str:
+        return f"notebook {stem[:2]} {'failed' if stem == failed else _NOT_RUN}"
+
+    distill = results.get(_DISTILL, {})
+    teacher_from = next(
+        (
+            stem
+            for stem in (_TEACHER, _DISTILL, "02_soft_targets_and_temperature", _TRADEOFFS)
+            if isinstance(results.get(stem, {}).get("teacher_accuracy"), int | float)
+        ),
+        None,
+    )
+    teacher = results[teacher_from]["teacher_accuracy"] if teacher_from else None
+    scratch = distill.get("student_scratch_accuracy") or []
+    kd = distill.get("student_kd_accuracy") or []
+    seeds = distill.get("seeds") or list(range(len(kd)))
+    notes = []
+    rows = [
+        ["teacher", _percent(teacher), "", teacher_from or missing(_TEACHER)],
+        [
+            "student from scratch (labels only)",
+            *_spread(scratch),
+            _DISTILL if scratch else missing(_DISTILL),
+        ],
+    ]
+    settings = ""
+    if "temperature" in distill and "alpha" in distill:
+        settings = f" (T = {distill['temperature']:g}, alpha = {distill['alpha']:g})"
+    rows.append(
+        [f"distilled student{settings}", *_spread(kd), _DISTILL if kd else missing(_DISTILL)]
+    )
+    if scratch and kd and len(scratch) == len(kd):
+        gain = 100 * (statistics.fmean(kd) - statistics.fmean(scratch))
+        wins = sum(k > s for k, s in zip(kd, scratch, strict=True))
+        detail = f"distilled better on {wins} of {len(kd)} seeds"
+        p_value = distill.get("sign_test_p_value")
+        if isinstance(p_value, int | float):
+            detail += f"; sign test p = {p_value:.3g}"
+        rows.append(["gain from distillation", f"{gain:+.2f} points", detail, _DISTILL])
+    if distill.get("student_params") and results.get(_TEACHER, {}).get("teacher_params"):
+        ratio = results[_TEACHER]["teacher_params"] / distill["student_params"]
+        notes.append(
+            f"The student has {distill['student_params']:,} parameters, the teacher "
+            f"{results[_TEACHER]['teacher_params']:,} ({ratio:.1f}× more)."
+        )
+    table = _Table(["model", "test accuracy (mean ± sd)", "per seed (%)", "from"], rows)
+    return table, notes, {"seeds": seeds, "scratch": scratch, "kd": kd, "teacher": teacher}
+
+
+def _tradeoff_table(rows: list[dict], pareto: list) -> _Table:
+    columns = [
+        ("model", "model", str),
+        ("accuracy", "test accuracy", _percent),
+        ("file_bytes", "file (kB)", lambda v: f"{v / 1000:,.1f}"),
+        ("gzip_bytes", "gzipped (kB)", lambda v: f"{v / 1000:,.1f}"),
+        ("latency_ms", "latency batch 1 (ms)", lambda v: f"{v:.3f}"),
+        ("params", "parameters", lambda v: f"{v:,}"),
+        ("sparsity", "sparsity", lambda v: f"{100 * v:.0f} %"),
+    ]
+    present = [c for c in columns if any(c[0] in row for row in rows)]
+    body = []
+    for row in rows:
+        cells = [fmt(row[key]) if row.get(key) is not None else "—" for key, _, fmt in present]
+        if pareto:
+            cells.append("yes" if row.get("model") in pareto else "")
+        body.append(cells)
+    headers = [title for _, title, _ in present] + (["best size/accuracy"] if pareto else [])
+    return _Table(headers, body)
+
+
+def _figures(headline: dict, tradeoffs: list[dict]) -> list[tuple[str, str, object]]:
+    """(file name, caption, matplotlib Figure or an error string) for each key plot."""
+    from kdtutor import plots
+
+    figures = []
+    if headline["scratch"] and headline["kd"] and len(headline["scratch"]) == len(headline["kd"]):
+        try:
+            figure = plots.accuracy_per_seed(
+                headline["seeds"],
+                {"from scratch": headline["scratch"], "distilled": headline["kd"]},
+                reference=headline["teacher"],
+            )
+        except Exception as error:  # a figure must never cost the report
+            figure = f"{type(error).__name__}: {error}"
+        figures.append(
+            ("report_accuracy_per_seed.png", "Test accuracy of the student per seed", figure)
+        )
+    if tradeoffs and all("gzip_bytes" in row and "accuracy" in row for row in tradeoffs):
+        try:
+            import pandas as pd
+
+            figure = plots.tradeoff(
+                pd.DataFrame(tradeoffs),
+                "gzip_bytes",
+                log_x=True,
+                xlabel="gzipped size (bytes)",
+                title="Accuracy vs. size",
+            )
+        except Exception as error:
+            figure = f"{type(error).__name__}: {error}"
+        figures.append(("report_tradeoff_gzip.png", "Accuracy vs. gzipped model size", figure))
+    return figures
+
+
+def _notebook_rows(results: dict, run: dict, notebooks, run_dir: Path) -> _Table:
+    timings = run.get("notebooks", {})
+    titles = {nb.stem: nb.title for nb in notebooks or []}
+    stems = list(titles) + sorted(
+        stem for stem in {*results, *timings} if stem not in titles and stem[:1].isdigit()
+    )
+    failed = (run.get("failure") or {}).get("notebook")
+    rows = []
+    for stem in stems:
+        timing = timings.get(stem, {})
+        if stem == failed:
+            status = "FAILED"
+        elif timing.get("status") == "ok" or (not timings and stem in results):
+            status = "ok"
+        else:
+            status = _NOT_RUN
+        executed = run_dir / f"{stem}.ipynb"
+        link = _Link(executed.name, executed.name) if executed.exists() else "—"
+        own = timing.get("notebook_seconds", results.get(stem, {}).get("seconds"))
+        rows.append(
+            [
+                stem,
+                titles.get(stem, ""),
+                status,
+                _seconds(timing.get("wall_seconds")),
+                _seconds(own),
+                link,
+            ]
+        )
+    return _Table(
+        [
+            "notebook",
+            "title",
+            "status",
+            "wall time (runner)",
+            "own time (notebook)",
+            "executed notebook",
+        ],
+        rows,
+    )
+
+
+def _run_lines(run: dict) -> list[str]:
+    if not run:
+        return ["No runner record (`_run`): these results were not written by `kdtutor run`."]
+    lines = [
+        f"Profile **{run.get('profile')}**, dataset **{run.get('dataset')}** "
+        f"({run.get('dataset_source')}), started {run.get('started')}.",
+    ]
+    if run.get("parameters"):
+        lines.append(
+            "Parameters: " + ", ".join(f"`{k}={v!r}`" for k, v in run["parameters"].items()) + "."
+        )
+    wall, own = run.get("wall_seconds"), run.get("notebook_seconds_total")
+    if isinstance(wall, int | float) and isinstance(own, int | float):
+        ratio = run.get("overhead_ratio")
+        share = f" ({100 * ratio:.1f} % of the notebooks' time)" if ratio is not None else ""
+        lines.append(
+            f"Wall time {wall:.1f} s; the notebooks' own time {own:.1f} s; overhead "
+            f"{wall - own:.1f} s{share}."
+        )
+        parts = run.get("overhead_parts") or {}
+        names = {
+            "setup_imports": "the notebooks' Setup imports (before their own clock starts)",
+            "kernel_start": "kernel start-ups",
+            "command_start": "the command's start-up",
+            "papermill_and_other": "papermill and other",
+            "report": "the report",
+        }
+        if parts:
+            lines.append(
+                "Overhead: "
+                + ", ".join(f"{names.get(k, k)} {v:.1f} s" for k, v in parts.items())
+                + "."
+            )
+    versions, machine = run.get("versions", {}), run.get("machine", {})
+    if versions:
+        lines.append(", ".join(f"{name} {version}" for name, version in versions.items()) + ".")
+    if machine:
+        gpus = ", ".join(machine.get("gpus") or []) or "no GPU"
+        lines.append(
+            f"{machine.get('platform')}, {machine.get('cpus_usable')} usable CPU threads "
+            f"({machine.get('cpu_count')} in all), {gpus}."
+        )
+    return lines
+
+
+def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
+    """Write ``report.md``, ``report.html`` and the ``report_*.png`` figures into ``run_dir``.
+
+    ``run_dir`` holds the ``results.json`` of a run (``kdtutor run``'s ``--out``,
+    or a notebook's ``RESULTS_DIR``). ``notebooks`` is the series as
+    :func:`kdtutor.runner.discover` returns it (for titles and the "not run"
+    rows); ``None`` discovers it. Returns the paths of the two reports.
+    Raises ``FileNotFoundError`` when ``run_dir`` has no ``results.json``.
+    """
+    from kdtutor import results as results_file
+    from kdtutor import runner
+
+    run_dir = Path(run_dir)
+    if not (run_dir / results_file.RESULTS_FILE).is_file():
+        raise FileNotFoundError(
+            f"No {results_file.RESULTS_FILE} in {run_dir}; run `kdtutor run --out {run_dir}` "
+            "first, or give the folder a notebook wrote its results to."
+        )
+    results = results_file.load(run_dir)
+    run = results.get(runner.RUN_KEY, {})
+    if notebooks is None:
+        try:
+            notebooks = runner.discover()
+        except runner.UsageError:
+            notebooks = []
+    failure = run.get("failure")
+    headline, notes, numbers = _headline(results, (run.get("failure") or {}).get("notebook"))
+    trade = results.get(_TRADEOFFS, {})
+    tradeoffs = [row for row in trade.get("tradeoffs") or [] if isinstance(row, dict)]
+    pareto = trade.get("pareto_gzip") or []
+    figures = _figures(numbers, tradeoffs)
+    images = {}
+    for name, _, figure in figures:
+        if not isinstance(figure, str):
+            figure.savefig(run_dir / name, dpi=110)
+            images[name] = base64.b64encode((run_dir / name).read_bytes()).decode("ascii")
+    notebook_table = _notebook_rows(results, run, notebooks, run_dir)
+    status = run.get("status", "unknown (not written by kdtutor run)")
+    written = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+    # Markdown and HTML are built side by side from the same pieces.
+    md = [f"# kdtutor run report — {run_dir.name}", "", f"Status: **{status}**. Written {written}."]
+    body = [
+        f"<h1>kdtutor run report — {html.escape(run_dir.name)}</h1>",
+        f"<p>Status: <b>{html.escape(status)}</b>. Written {html.escape(written)}.</p>",
+    ]
+    if failure:
+        text = runner.describe_failure(failure)
+        md += ["", "```text", text, "```"]
+        body.append(f'<pre class="failure">{html.escape(text)}</pre>')
+
+    md += ["", "## Distillation: the headline", "", headline.markdown(), ""]
+    body += ["<h2>Distillation: the headline</h2>", headline.html()]
+    md += [*notes, ""] if notes else []
+    body += [f"<p>{html.escape(note)}</p>" for note in notes]
+    caption = (
+        "Test accuracy on the dataset's test split; mean ± sample standard deviation over "
+        "the seeds, which differ in initial weights and shuffling (the scratch and distilled "
+        "students of one seed start from the same weights)."
+    )
+    md += [caption, ""]
+    body.append(f"<p class='note'>{html.escape(caption)}</p>")
+
+    md += ["## Compression trade-offs", ""]
+    body.append("<h2>Compression trade-offs</h2>")
+    if tradeoffs:
+        table = _tradeoff_table(tradeoffs, pareto)
+        md += [table.markdown(), ""]
+        body.append(table.html())
+        explain = (
+            "Accuracy on the test split; file = the deployable .tflite or .keras file; latency = "
+            "median batch-1 time. 'best size/accuracy' marks the Pareto front: no other model "
+            "is both smaller (gzipped) and more accurate."
+        )
+        md += [explain, ""]
+        body.append(f"<p class='note'>{html.escape(explain)}</p>")
+    else:
+        md += [f"{_NOT_RUN} (notebook 04).", ""]
+        body.append(f"<p>{_NOT_RUN} (notebook 04).</p>")
+
+    md += ["## Plots", ""]
+    body.append("<h2>Plots</h2>")
+    if not figures:
+        md += [f"{_NOT_RUN} (they need notebook 03's students or notebook 04's table).", ""]
+        body.append(f"<p>{_NOT_RUN} (they need notebook 03's students or notebook 04's table).</p>")
+    for name, caption, figure in figures:
+        if isinstance(figure, str):
+            md += [f"{caption}: could not be drawn ({figure}).", ""]
+            body.append(
+                f"<p>{html.escape(caption)}: could not be drawn ({html.escape(figure)}).</p>"
+            )
+        else:
+            md += [f"![{caption}]({name})", ""]
+            body.append(
+                f'<figure><img alt="{html.escape(caption)}" '
+                f'src="data:image/png;base64,{images[name]}"><figcaption>{html.escape(caption)}'
+                "</figcaption></figure>"
+            )
+
+    md += ["## Notebooks", "", notebook_table.markdown(), ""]
+    body += ["<h2>Notebooks</h2>", notebook_table.html()]
+    md += ["## The run", "", *[f"- {line}" for line in _run_lines(run)], ""]
+    body += ["<h2>The run</h2>", "<ul>"]
+    body += [f"<li>{_markdown_inline(line)}</li>" for line in _run_lines(run)]
+    body.append("</ul>")
+
+    md_path, html_path = (run_dir / name for name in REPORT_FILES)
+    md_path.write_text("\n".join(md))
+    html_path.write_text(
+        _HTML.format(title=html.escape(f"kdtutor report {run_dir.name}"), body="\n".join(body))
+    )
+    return md_path, html_path
+
+
+def _markdown_inline(text: str) -> str:
+    """Escape ``text`` for HTML, turning its ``**bold**`` and ```code``` into tags."""
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+_HTML = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+       color: #222; line-height: 1.45; }}
+table {{ border-collapse: collapse; margin: 0.5rem 0 1rem; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; }}
+th {{ background: #f3f3f3; }}
+.note {{ color: #555; font-size: 0.9rem; }}
+.failure {{ background: #fdecea; border-left: 4px solid #c62828; padding: 0.6rem;
+           white-space: pre-wrap; }}
+img {{ max-width: 100%; }}
+</style></head>
+<body>
+{body}
+</body></html>
+"""

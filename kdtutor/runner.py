@@ -1,0 +1,849 @@
+"""Run the notebook series with papermill: find, check, execute, time.
+
+``kdtutor run`` is built from three steps, usable on their own:
+
+- :func:`discover` finds the numbered notebooks (``NN_snake_case.ipynb``) in
+  ``notebooks/`` and reads each one's title and ``parameters`` cell.
+- :func:`plan_run` checks every argument (profile, dataset and whether it loads
+  offline, ``--only`` numbers, ``-p NAME=VALUE`` pairs against the parameters
+  the selected notebooks declare) and returns a :class:`Plan`. It creates
+  nothing, so a bad argument is refused before any kernel starts.
+- :func:`execute` runs the plan notebook by notebook in a fresh ``python3``
+  kernel each, with ``cwd=notebooks/``, shows which notebook and cell is running
+  and for how long, stops at the first failure, and stores the runner's own
+  timings in ``results.json`` under the top-level key ``"_run"`` (the
+  notebooks' entries are left as they wrote them).
+
+Bad arguments raise :class:`UsageError`; a notebook that fails is reported in
+the returned :class:`RunOutcome` (notebook, cell, error, path of the partly
+executed notebook), not raised.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import datetime
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+__all__ = [
+    "REPO_ROOT",
+    "NOTEBOOKS_DIR",
+    "RUNS_DIR",
+    "ARTIFACTS_DIR",
+    "ESTIMATED_SECONDS",
+    "RUN_KEY",
+    "Notebook",
+    "Plan",
+    "RunOutcome",
+    "UsageError",
+    "KERNEL_NAME",
+    "discover",
+    "parameters_of",
+    "parse_parameter",
+    "plan_run",
+    "execute",
+    "finish_record",
+    "describe_failure",
+    "format_seconds",
+    "process_seconds",
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+RUNS_DIR = REPO_ROOT / "runs"  # git-ignored
+ARTIFACTS_DIR = REPO_ROOT / "artifacts"  # git-ignored; the notebooks' own default, shared by runs
+RUN_KEY = "_run"  # results.json key of the runner's own record (notebook stems start with digits)
+KERNEL_NAME = "python3"
+
+#: Estimated run time in seconds of each notebook on a 2-core CPU as (quick, full), with a warm
+#: artifact cache (the teacher trained by 01 is reused by 02-04). Quick: measured with the
+#: quick profile, kernel start-up included. Full (Fashion-MNIST, Hinton et al.'s MLPs): rough
+#: estimates from the amount of training, not yet measured. A notebook missing here shows "?".
+ESTIMATED_SECONDS: dict[str, tuple[float, float]] = {
+    "01_teacher_training": (45, 600),
+    "02_soft_targets_and_temperature": (20, 90),
+    "03_distilling_the_student": (135, 4500),
+    "04_compression_tradeoffs": (65, 600),
+}
+
+# Set by the runner, not by -p: each has its own command-line option.
+_RUNNER_PARAMETERS = {
+    "PROFILE": "--profile",
+    "DATASET": "--dataset",
+    "RESULTS_DIR": "--out",
+    "ARTIFACTS_DIR": "--artifacts",
+}
+_NOTEBOOK_FILE = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
+_PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class UsageError(ValueError):
+    """A bad ``kdtutor run`` argument; the message lists what is valid. Nothing has run."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Notebook:
+    """One numbered notebook: ``number`` ("03"), ``stem``, ``path``, ``title`` (its H1 heading
+    without the "NN ·" prefix) and ``parameters`` (name -> ``{"default", "help"}`` from its
+    ``parameters`` cell). ``problem`` says why the notebook could not be read."""
+
+    number: str
+    stem: str
+    path: Path
+    title: str
+    parameters: dict
+    problem: str | None = None
+
+
+@dataclasses.dataclass
+class Plan:
+    """A checked ``kdtutor run``: what runs, with which parameters, into which folder."""
+
+    notebooks: list[Notebook]
+    profile: str
+    dataset: str  # the dataset that will be used: --dataset, else the profile's
+    dataset_given: bool
+    dataset_source: str | None  # where it loads from offline; None = it will be downloaded
+    out_dir: Path
+    artifacts_dir: Path
+    parameters: dict  # the -p values, parsed
+    injected: dict  # stem -> the exact parameters injected into that notebook
+    notebooks_dir: Path
+    force: bool = False
+
+    def estimate_seconds(self) -> float | None:
+        """Sum of the estimated run times, or ``None`` if a notebook has no estimate."""
+        column = 0 if self.profile == "quick" else 1
+        times = [ESTIMATED_SECONDS.get(nb.stem, (None, None))[column] for nb in self.notebooks]
+        return None if None in times else float(sum(times))
+
+
+@dataclasses.dataclass
+class RunOutcome:
+    """What happened: ``ok``, per-notebook timings, and the failure (or ``None``)."""
+
+    ok: bool
+    out_dir: Path
+    run: dict  # what was stored under results.json's "_run"
+    failure: dict | None = None
+
+
+def format_seconds(seconds) -> str:
+    """``75.3`` -> ``"1:15"``; ``None`` -> ``"?"``. For estimates and elapsed times."""
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def process_seconds() -> float | None:
+    """Seconds since this Python process started (imports included), or ``None`` if unknown."""
+    try:
+        import psutil
+
+        return time.time() - psutil.Process().create_time()
+    except Exception:  # psutil missing or no access: the caller measures from its own start
+        return None
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def _title(nb) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    title = line[2:].strip()
+                    # "01 · Training the teacher" -> "Training the teacher"
+                    return re.sub(r"^\d+\s*[·.:\-–—]\s*", "", title)
+    return "(no title)"
+
+
+def discover(notebooks_dir=NOTEBOOKS_DIR) -> list[Notebook]:
+    """Return the numbered notebooks in ``notebooks_dir``, in file-name order.
+
+    Only files named ``NN_snake_case.ipynb`` count (``Untitled.ipynb`` and
+    checkpoints do not). A notebook that cannot be read (e.g. saved half-way)
+    is returned with ``problem`` set, so ``kdtutor list`` can show it and
+    ``kdtutor run`` can refuse it.
+    """
+    from papermill.iorw import load_notebook_node
+
+    directory = Path(notebooks_dir)
+    if not directory.is_dir():
+        raise UsageError(
+            f"No notebooks folder at {directory}. kdtutor run works from a checkout of the "
+            "repository (pip install -r requirements.txt installs kdtutor in editable mode); "
+            "or pass --notebooks DIR."
+        )
+    found = []
+    for path in sorted(directory.glob("*.ipynb")):
+        match = _NOTEBOOK_FILE.match(path.name)
+        if not match:
+            continue
+        try:
+            nb = load_notebook_node(str(path))  # as papermill will read it
+            parameters = _parameters(nb)
+            found.append(Notebook(match[1], path.stem, path, _title(nb), parameters))
+        except Exception as error:  # unreadable JSON, no parameters cell, ...
+            problem = f"{type(error).__name__}: {error}".splitlines()[0]
+            found.append(Notebook(match[1], path.stem, path, "(unreadable)", {}, problem))
+    return found
+
+
+def _parameters(nb) -> dict:
+    cells = [cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"expected one cell tagged 'parameters', found {len(cells)}")
+    return parameters_of(cells[0].source)
+
+
+def parameters_of(source: str) -> dict:
+    """Return ``{name: {"default": source text, "help": comment}}`` for each top-level
+    assignment in a ``parameters`` cell's ``source``, in order.
+
+    Read with Python's own parser: papermill's line parser skips lines whose comment holds
+    a ``;`` (e.g. ``DATASET = None  # "mnist" | ...; None = ...``), which would make a
+    declared parameter look unknown.
+    """
+    import io
+    import tokenize
+
+    comments = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                comments[token.start[0]] = token.string.lstrip("#").strip()
+        tree = ast.parse(source)
+    except (SyntaxError, tokenize.TokenError):  # magics or a half-written cell: names only
+        names = re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)\s*(.*)$", source, re.MULTILINE)
+        return {name: {"default": value.split("#")[0].strip(), "help": ""} for name, value in names}
+    found = {}
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                found[target.id] = {
+                    "default": ast.get_source_segment(source, node.value),
+                    "help": comments.get(node.end_lineno, ""),
+                }
+    return found
+
+
+# --- arguments -------------------------------------------------------------------------------
+
+
+def parse_parameter(text: str) -> tuple[str, object]:
+    """Parse ``"NAME=VALUE"`` into ``(NAME, value)``.
+
+    The value is read as a Python literal (``3``, ``0.5``, ``[1.0, 4.0]``,
+    ``True``, ``None``, ``'quoted'``), else as JSON (``true``, ``null``), else
+    kept as a plain string; tuples become lists (papermill would inject a
+    tuple as its string). Raises :class:`UsageError` for a malformed pair.
+    """
+    name, equals, raw = text.partition("=")
+    name = name.strip()
+    if not equals or not _PARAMETER_NAME.match(name):
+        raise UsageError(
+            f"-p {text!r} is not NAME=VALUE. Examples: -p EPOCHS=3, -p SEEDS=5, "
+            "-p SWEEP_TEMPERATURES=[2.0,8.0], -p CHECK_CLAIMS=False, -p TEACHER='\"hinton\"'."
+        )
+    raw = raw.strip()
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+    return name, _lists(value)
+
+
+def _lists(value):
+    if isinstance(value, tuple | list):
+        return [_lists(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _lists(item) for key, item in value.items()}
+    if isinstance(value, set | frozenset | bytes | complex):
+        raise UsageError(f"-p values are numbers, strings, lists or dicts; got {value!r}.")
+    return value
+
+
+def _select(notebooks: list[Notebook], only: str | None) -> list[Notebook]:
+    if not notebooks:
+        raise UsageError("No numbered notebooks (NN_name.ipynb) found.")
+    valid = ", ".join(f"{nb.number} ({nb.stem})" for nb in notebooks)
+    if only is None or not only.strip():
+        return notebooks
+    wanted = []
+    for part in only.split(","):
+        part = part.strip()
+        token = part.removesuffix(".ipynb")
+        key = f"{int(token):02d}" if token.isdigit() else token
+        matches = [nb for nb in notebooks if key in (nb.number, nb.stem)]
+        if not part or not matches:
+            raise UsageError(f"--only: no notebook {part!r}. Valid: {valid}.")
+        wanted.extend(nb for nb in matches if nb not in wanted)
+    return sorted(wanted, key=lambda nb: nb.stem)  # always in series order
+
+
+def _dataset_ways(name: str) -> str:
+    from kdtutor import data
+
+    ways = {
+        "mnist": "be online once (add --allow-download; Keras caches mnist.npz in "
+        "~/.keras/datasets, or $KERAS_HOME/datasets), or copy mnist.npz there by hand",
+        "fashion_mnist": "sudo apt-get install dataset-fashion-mnist (files in "
+        f"{data.DEBIAN_FASHION_MNIST_DIR}), or set ${data.DATA_DIR_ENV_VAR} to a folder with "
+        "the four IDX .gz files, or be online once (add --allow-download; Keras caches them)",
+    }
+    return ways.get(name, "see README, 'Where the data comes from'")
+
+
+def plan_run(
+    *,
+    profile: str = "quick",
+    dataset: str | None = None,
+    only: str | None = None,
+    out=None,
+    artifacts=None,
+    parameters=(),
+    allow_download: bool = False,
+    force: bool = False,
+    notebooks_dir=NOTEBOOKS_DIR,
+) -> Plan:
+    """Check the arguments of ``kdtutor run`` and return the :class:`Plan`; create nothing.
+
+    ``parameters`` are ``"NAME=VALUE"`` strings; each name must be declared in
+    the ``parameters`` cell of at least one selected notebook and is injected
+    only into the notebooks that declare it. Raises :class:`UsageError` with
+    the valid choices for an unknown profile, dataset, notebook or parameter,
+    a malformed ``-p``, a dataset that needs a download (unless
+    ``allow_download``), or an ``out`` folder that already holds a run
+    (unless ``force``).
+    """
+    from kdtutor.data import DATASET_NAMES, offline_sources
+    from kdtutor.profiles import PROFILES
+
+    if profile not in PROFILES:
+        raise UsageError(f"Unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}.")
+    if dataset is not None and dataset not in DATASET_NAMES:
+        raise UsageError(
+            f"Unknown dataset {dataset!r}; valid datasets: {', '.join(DATASET_NAMES)}."
+        )
+    parsed = {}
+    for text in parameters:
+        name, value = parse_parameter(text)
+        if name in _RUNNER_PARAMETERS:
+            raise UsageError(f"Set {name} with {_RUNNER_PARAMETERS[name]}, not with -p.")
+        parsed[name] = value
+
+    notebooks_dir = Path(notebooks_dir).resolve()
+    selected = _select(discover(notebooks_dir), only)
+    broken = [nb for nb in selected if nb.problem]
+    if broken:
+        raise UsageError(
+            "Cannot read "
+            + "; ".join(f"{nb.path}: {nb.problem}" for nb in broken)
+            + ". Is it being saved right now? Fix it, or leave it out with --only."
+        )
+    declared = set().union(*(nb.parameters for nb in selected))
+    unknown = sorted(set(parsed) - declared)
+    if unknown:
+        settable = sorted(declared - set(_RUNNER_PARAMETERS))
+        raise UsageError(
+            f"Unknown parameter(s) {', '.join(unknown)} for notebook(s) "
+            f"{', '.join(nb.number for nb in selected)}. Valid -p names: {', '.join(settable)} "
+            "(see kdtutor list --parameters)."
+        )
+
+    used = dataset or PROFILES[profile]["dataset"]
+    source = offline_sources().get(used)
+    if source is None and not allow_download:
+        given = "--dataset" if dataset else f"profile {profile!r}'s dataset"
+        raise UsageError(
+            f"Dataset {used!r} ({given}) is not available offline here. To get it: "
+            f"{_dataset_ways(used)}. Or choose --dataset mnist-5k (always offline). "
+            "`kdtutor datasets` shows what loads offline."
+        )
+
+    out_dir = Path(out) if out else _new_run_dir(profile)
+    out_dir = out_dir.resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir} exists and is not a folder.")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise UsageError(
+            f"--out {out_dir} is not empty (an earlier run?). Choose another folder, or add "
+            "--force to replace its results, report and executed notebooks."
+        )
+    artifacts_dir = Path(artifacts).resolve() if artifacts else ARTIFACTS_DIR
+
+    injected = {}
+    for nb in selected:
+        values = {
+            "PROFILE": profile,
+            "RESULTS_DIR": str(out_dir),
+            "ARTIFACTS_DIR": str(artifacts_dir),
+        }
+        if dataset is not None:
+            values["DATASET"] = dataset
+        values.update(parsed)
+        injected[nb.stem] = {name: value for name, value in values.items() if name in nb.parameters}
+    return Plan(
+        notebooks=selected,
+        profile=profile,
+        dataset=used,
+        dataset_given=dataset is not None,
+        dataset_source=source,
+        out_dir=out_dir,
+        artifacts_dir=artifacts_dir,
+        parameters=parsed,
+        injected=injected,
+        notebooks_dir=notebooks_dir,
+        force=force,
+    )
+
+
+def _new_run_dir(profile: str) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H%M%S")
+    candidate = RUNS_DIR / f"{stamp}_{profile}"
+    counter = 2
+    while candidate.exists():
+        candidate = RUNS_DIR / f"{stamp}_{profile}-{counter}"
+        counter += 1
+    return candidate
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+class _Progress:
+    """Which notebook, which cell, how long: one live line on a terminal; on a log (CI, a
+    pipe) a line per notebook plus a heartbeat at most every ``heartbeat`` seconds."""
+
+    def __init__(self, stream, total: int, *, live: bool, heartbeat: float = 15.0):
+        self.stream, self.total, self.live, self.heartbeat = stream, total, live, heartbeat
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.current = None  # (position, stem)
+        self.cell = (0, 0, "")
+        self.started = self.last_line = 0.0
+        self.kernel_ready = self.cells_done = None
+        self.thread = None
+        self.drawn = False
+
+    def notebook_start(self, position: int, notebook: Notebook, estimate) -> None:
+        self.current = (position, notebook.stem)
+        self.cell = (0, 0, "")
+        self.started = self.last_line = time.perf_counter()
+        self.kernel_ready = self.cells_done = None
+        self._print(
+            f"[{position}/{self.total}] {notebook.stem}: {notebook.title} "
+            f"(estimated {format_seconds(estimate)})"
+        )
+        if self.live:
+            self.stop.clear()
+            self.thread = threading.Thread(target=self._tick, daemon=True)
+            self.thread.start()
+
+    def cell_start(self, index: int, count: int, heading: str) -> None:
+        now = time.perf_counter()
+        if self.kernel_ready is None:
+            self.kernel_ready = now
+        self.cell = (index + 1, count, heading)
+        if not self.live and now - self.last_line >= self.heartbeat:
+            self._print(f"    {self._status(now)}")
+
+    def notebook_end(self, ok: bool, detail: str) -> None:
+        if self.thread is not None:
+            self.stop.set()
+            self.thread.join()
+            self.thread = None
+        elapsed = time.perf_counter() - self.started
+        mark = "ok" if ok else "FAILED"
+        self._print(f"    {mark} in {format_seconds(elapsed)} ({elapsed:.1f} s){detail}")
+
+    def _status(self, now) -> str:
+        index, count, heading = self.cell
+        where = f"cell {index}/{count}" if count else "kernel starting"
+        heading = f"  {heading}" if heading else ""
+        return f"{where}  {format_seconds(now - self.started)}{heading}"
+
+    def _tick(self) -> None:
+        while not self.stop.wait(1.0):
+            with self.lock:
+                width = shutil.get_terminal_size().columns - 1  # one line, or \r cannot redraw it
+                line = f"    {self._status(time.perf_counter())}"
+                self.stream.write("\r" + line[:width].ljust(width))
+                self.stream.flush()
+                self.drawn = True
+
+    def _print(self, line: str) -> None:
+        with self.lock:
+            if self.drawn:  # wipe the live status line first
+                self.stream.write("\r" + " " * (shutil.get_terminal_size().columns - 1) + "\r")
+                self.drawn = False
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            self.last_line = time.perf_counter()
+
+
+def _headings(nb) -> list[str]:
+    """For every cell, the last markdown heading at or before it (what section is running)."""
+    headings, current = [], ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    current = line.lstrip("#").strip()
+                    break
+        headings.append(current)
+    return headings
+
+
+def _register_engine() -> str:
+    """Register a papermill engine that reports each cell to a ``_Progress`` and sends the
+    kernel process's own stderr (C++ logs, crash messages) to a log file, not the terminal."""
+    from jupyter_client import AsyncKernelManager
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class ProgressEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            progress = kwargs.pop("kdtutor_progress")
+            kernel_log = kwargs.pop("kdtutor_kernel_log")
+            headings = _headings(nb_man.nb)
+            count = len(nb_man.nb.cells)
+            started, completed = nb_man.cell_start, nb_man.cell_complete
+
+            def cell_start(cell, cell_index=None, **more):
+                progress.cell_start(cell_index, count, headings[cell_index])
+                return started(cell, cell_index, **more)
+
+            def cell_complete(cell, cell_index=None, **more):
+                progress.cells_done = time.perf_counter()
+                return completed(cell, cell_index, **more)
+
+            class LoggingKernelManager(AsyncKernelManager):
+                async def start_kernel(self, **options):
+                    options.setdefault("stderr", kernel_log)
+                    return await super().start_kernel(**options)
+
+            nb_man.cell_start, nb_man.cell_complete = cell_start, cell_complete
+            return super().execute_managed_notebook(
+                nb_man, kernel_name, kernel_manager_class=LoggingKernelManager, **kwargs
+            )
+
+    papermill_engines.register("kdtutor", ProgressEngine)
+    return "kdtutor"
+
+
+# --- execution -------------------------------------------------------------------------------
+
+
+def _versions() -> dict:
+    import keras
+    import papermill
+    import tensorflow as tf
+
+    from kdtutor import __version__
+
+    return {
+        "kdtutor": __version__,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "papermill": papermill.__version__,
+    }
+
+
+def _machine() -> dict:
+    import tensorflow as tf
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count()
+    return {
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": usable,
+        "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],
+    }
+
+
+def _write_run_record(out_dir: Path, record: dict) -> None:
+    from kdtutor import results
+
+    everything = results.load(out_dir)
+    everything[RUN_KEY] = record
+    handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=".results-", suffix=".json")
+    with os.fdopen(handle, "w") as stream:
+        json.dump(everything, stream, indent=2, sort_keys=True)
+        stream.write("\n")
+    os.replace(temporary, out_dir / results.RESULTS_FILE)
+
+
+def _clear_previous_run(out_dir: Path) -> None:
+    from kdtutor import results
+
+    shutil.rmtree(out_dir / "logs", ignore_errors=True)
+    for path in out_dir.iterdir():
+        if (
+            path.name in (results.RESULTS_FILE, "report.md", "report.html")
+            or _NOTEBOOK_FILE.match(path.name)
+            or (path.name.startswith("report_") and path.suffix == ".png")
+        ):
+            path.unlink()
+
+
+def _failure(notebook: Notebook, output: Path, error, progress: _Progress) -> dict:
+    """Describe a failed notebook: which cell, which error, where the partial notebook is."""
+    from papermill.exceptions import PapermillExecutionError
+
+    index, count, heading = progress.cell
+    failure = {
+        "notebook": notebook.stem,
+        "cell": index or None,  # 1-based position in the executed notebook
+        "cells": count or None,
+        "section": heading or None,
+        "execution_count": None,
+        "error": type(error).__name__,
+        "message": str(error).strip().splitlines()[-1] if str(error).strip() else "",
+        "source": None,
+        "executed_notebook": str(output),
+    }
+    if isinstance(error, PapermillExecutionError):
+        failure.update(
+            cell=error.cell_index + 1,
+            execution_count=error.exec_count,
+            error=error.ename,
+            message=str(error.evalue),
+            source=error.source,
+        )
+    return failure
+
+
+def _setup_seconds(executed: Path) -> float | None:
+    """Seconds the cells before the parameters cell took (the Setup cell's imports): notebook
+    code, but it runs before the notebook starts its own clock."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(executed, as_version=4)
+    except Exception:  # not written (the kernel never started): nothing to measure
+        return None
+    total = 0.0
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags or "injected-parameters" in tags:
+            return round(total, 3)
+        total += cell.metadata.get("papermill", {}).get("duration") or 0.0
+    return None
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def describe_failure(failure: dict) -> str:
+    """A few lines naming the notebook, the cell, the error and the partial notebook's path."""
+    where = f"cell {failure['cell']}" if failure.get("cell") else "before its first cell"
+    if failure.get("cells"):
+        where += f" of {failure['cells']}"
+    if failure.get("execution_count") is not None:
+        where += f" (In [{failure['execution_count']}])"
+    if failure.get("section"):
+        where += f", section '{failure['section']}'"
+    lines = [
+        f"FAILED: notebook {failure['notebook']}, {where}:",
+        f"  {failure['error']}: {failure['message']}",
+    ]
+    if failure.get("source"):
+        first = next((ln for ln in failure["source"].splitlines() if ln.strip()), "")
+        lines.append(f"  the cell starts with: {first.strip()[:90]}")
+    lines.append(
+        f"  partly executed notebook (the error and its traceback are in it): "
+        f"{failure['executed_notebook']}"
+    )
+    if failure.get("execution_count") is None and failure.get("kernel_log_tail"):
+        # No Python traceback (the kernel died, a timeout): the kernel's own stderr may say why.
+        lines.append(f"  the kernel's stderr ({failure['kernel_log']}) ends with:")
+        lines += [f"    {line}" for line in failure["kernel_log_tail"].splitlines()]
+    return "\n".join(lines)
+
+
+def execute(plan: Plan, *, stream=None, started: float | None = None) -> RunOutcome:
+    """Run ``plan``'s notebooks in order; stop at the first failure; return the outcome.
+
+    Each notebook runs in a fresh ``python3`` kernel with ``cwd`` = the
+    notebooks folder and is saved (with its outputs, also when it fails) as
+    ``<out_dir>/<stem>.ipynb``. ``started`` is the ``time.perf_counter()``
+    value the run's wall time counts from (default: now); the runner's record
+    in ``results.json["_run"]`` holds that wall time, each notebook's wall
+    time as the runner saw it (kernel start-up included), the notebooks' own
+    ``seconds``, the overhead, versions and machine.
+    """
+    import papermill
+
+    from kdtutor import results
+
+    stream = stream or sys.stdout
+    started = time.perf_counter() if started is None else started
+    # papermill's own parameter parser skips some valid lines and then warns that the
+    # parameter is unknown; plan_run has already checked every name with Python's parser.
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    if plan.force:
+        _clear_previous_run(plan.out_dir)
+    engine = _register_engine()
+    progress = _Progress(stream, len(plan.notebooks), live=stream.isatty())
+    column = 0 if plan.profile == "quick" else 1
+    record = {
+        "status": "running",
+        "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "profile": plan.profile,
+        "dataset": plan.dataset,
+        "dataset_source": plan.dataset_source or "download",
+        "parameters": plan.parameters,
+        "selected": [nb.stem for nb in plan.notebooks],
+        "artifacts_dir": str(plan.artifacts_dir),
+        "notebooks": {},
+        "versions": _versions(),
+        "machine": _machine(),
+    }
+    failure = None
+    for position, notebook in enumerate(plan.notebooks, start=1):
+        output = plan.out_dir / notebook.path.name
+        kernel_log = plan.out_dir / "logs" / f"{notebook.stem}.kernel.log"
+        kernel_log.parent.mkdir(exist_ok=True)
+        estimate = ESTIMATED_SECONDS.get(notebook.stem, (None, None))[column]
+        progress.notebook_start(position, notebook, estimate)
+        begin = time.perf_counter()
+        error = None
+        try:
+            with kernel_log.open("wb") as log:
+                papermill.execute_notebook(
+                    str(notebook.path),
+                    str(output),
+                    parameters=plan.injected[notebook.stem],
+                    engine_name=engine,
+                    kernel_name=KERNEL_NAME,
+                    cwd=str(plan.notebooks_dir),
+                    progress_bar=False,
+                    log_output=False,
+                    # Every cell has finished and its output arrived: stopping the kernel
+                    # at once saves the ~3 s a graceful TensorFlow kernel shutdown takes.
+                    shutdown_kernel="immediate",
+                    kdtutor_progress=progress,
+                    kdtutor_kernel_log=log,
+                )
+        except KeyboardInterrupt as interrupt:
+            error = interrupt
+        except Exception as exception:  # a cell raised, the kernel died, ...: report, stop
+            error = exception
+        end = time.perf_counter()
+        entry = results.load(plan.out_dir).get(notebook.stem, {})
+        ready, done = progress.kernel_ready, progress.cells_done
+        record["notebooks"][notebook.stem] = {
+            "status": "ok" if error is None else "failed",
+            "wall_seconds": round(end - begin, 3),  # papermill + kernel start-up and shutdown
+            "kernel_start_seconds": round(ready - begin, 3) if ready else None,
+            "cells_seconds": round(done - ready, 3) if ready and done else None,
+            "setup_seconds": _setup_seconds(output),
+            "notebook_seconds": entry.get("seconds"),  # measured by the notebook itself
+        }
+        if error is None:
+            own = entry.get("seconds")
+            detail = f"; the notebook's own time {own:.1f} s" if own is not None else ""
+            if not entry:
+                detail += f"; WARNING: it recorded nothing in {plan.out_dir / 'results.json'}"
+            progress.notebook_end(True, detail)
+            continue
+        progress.notebook_end(False, "")
+        failure = _failure(notebook, output, error, progress)
+        if isinstance(error, KeyboardInterrupt):
+            failure.update(error="KeyboardInterrupt", message="interrupted (Ctrl-C)")
+        failure["kernel_log"] = str(kernel_log)
+        failure["kernel_log_tail"] = _tail(kernel_log)
+        break
+
+    wall = time.perf_counter() - started
+    own = [t["notebook_seconds"] for t in record["notebooks"].values() if t["notebook_seconds"]]
+    record.update(
+        status="ok" if failure is None else "failed",
+        failure=failure,
+        wall_seconds=round(wall, 3),
+        notebook_seconds_total=round(sum(own), 3),
+        setup_seconds_total=round(
+            sum(t["setup_seconds"] or 0 for t in record["notebooks"].values()), 3
+        ),
+        **_overhead(wall, sum(own)),
+        not_run=[nb.stem for nb in plan.notebooks if nb.stem not in record["notebooks"]],
+    )
+    _write_run_record(plan.out_dir, record)
+    return RunOutcome(ok=failure is None, out_dir=plan.out_dir, run=record, failure=failure)
+
+
+def _overhead(wall: float, notebooks: float) -> dict:
+    # Overhead = everything that is not the notebooks' own measured time: this process's
+    # imports, kernel start-ups, the notebooks' Setup imports, papermill's saving, the report.
+    overhead = wall - notebooks
+    return {
+        "overhead_seconds": round(overhead, 3),
+        "overhead_ratio": round(overhead / notebooks, 4) if notebooks > 0 else None,
+    }
+
+
+def finish_record(
+    out_dir: Path,
+    record: dict,
+    *,
+    started: float,
+    report_seconds: float,
+    startup_seconds: float | None = None,
+) -> dict:
+    """Update ``"_run"`` with the final wall time and where the overhead went; return it.
+
+    ``started`` is the ``time.perf_counter()`` value the wall time counts from,
+    ``startup_seconds`` how long the command took to start (its imports) before
+    it planned the run, ``report_seconds`` how long writing the report took.
+    """
+    wall = time.perf_counter() - started
+    overhead = _overhead(wall, record["notebook_seconds_total"])
+    timings = record["notebooks"].values()
+    parts = {
+        "setup_imports": record["setup_seconds_total"],
+        "kernel_start": sum(t["kernel_start_seconds"] or 0 for t in timings),
+        "command_start": startup_seconds or 0.0,
+        "report": report_seconds,
+    }
+    # The rest: planning, papermill reading, saving after each cell, kernel shutdown.
+    parts["papermill_and_other"] = overhead["overhead_seconds"] - sum(parts.values())
+    record.update(
+        wall_seconds=round(wall, 3),
+        report_seconds=round(report_seconds, 3),
+        overhead_parts={name: round(value, 3) for name, value in parts.items()},
+        **overhead,
+    )
+    _write_run_record(out_dir, record)
+    return record
