@@ -121,22 +121,18 @@ def _print_summary(plan, record: dict, reports) -> None:
     def seconds(value):
         return f"{value:.1f} s" if value is not None else "—"
 
-    print(
-        f"  {'notebook':<{width}}  {'status':<6}  {'runner':>8}  {'kernel':>7}  {'setup':>7}  "
-        f"{'own':>8}"
-    )
+    print(f"  {'notebook':<{width}}  {'status':<6}  {'runner':>8}  {'kernel':>7}  {'own':>8}")
     for stem, timing in timings.items():
         print(
             f"  {stem:<{width}}  {timing['status']:<6}  {seconds(timing['wall_seconds']):>8}  "
             f"{seconds(timing.get('kernel_start_seconds')):>7}  "
-            f"{seconds(timing.get('setup_seconds')):>7}  "
             f"{seconds(timing.get('notebook_seconds')):>8}"
         )
     for stem in record.get("not_run", []):
         print(f"  {stem:<{width}}  not run")
     print(
-        "  runner = wall time of the notebook in papermill; kernel = kernel start-up; setup = "
-        "the Setup cells' imports; own = the notebook's recorded `seconds`"
+        "  runner = wall time of the notebook in papermill; kernel = kernel start-up; "
+        "own = the notebook's recorded `seconds` (imports included)"
     )
     if record["status"] == "ok":
         ratio = record.get("overhead_ratio")
@@ -145,8 +141,7 @@ def _print_summary(plan, record: dict, reports) -> None:
         print(
             f"  overhead: {record['overhead_seconds']:.1f} s (wall {wall:.1f} s - notebooks' own "
             f"{own_total:.1f} s){share}:\n"
-            f"    the notebooks' Setup imports {parts['setup_imports']:.1f} s (before their own "
-            f"clock starts), kernel start-ups {parts['kernel_start']:.1f} s, this command's "
+            f"    kernel start-ups {parts['kernel_start']:.1f} s, this command's "
             f"start-up {parts['command_start']:.1f} s, papermill and other "
             f"{parts['papermill_and_other']:.1f} s, the report {parts['report']:.1f} s"
         )

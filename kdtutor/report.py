@@ -256,7 +256,6 @@ def _run_lines(run: dict) -> list[str]:
         )
         parts = run.get("overhead_parts") or {}
         names = {
-            "setup_imports": "the notebooks' Setup imports (before their own clock starts)",
             "kernel_start": "kernel start-ups",
             "command_start": "the command's start-up",
             "papermill_and_other": "papermill and other",

@@ -67,14 +67,14 @@ RUN_KEY = "_run"  # results.json key of the runner's own record (notebook stems 
 KERNEL_NAME = "python3"
 
 #: Estimated run time in seconds of each notebook on a 2-core CPU as (quick, full), with a warm
-#: artifact cache (the teacher trained by 01 is reused by 02-04). Quick: measured with the
-#: quick profile, kernel start-up included. Full (Fashion-MNIST, Hinton et al.'s MLPs): rough
-#: estimates from the amount of training, not yet measured. A notebook missing here shows "?".
+#: artifact cache (the teacher trained by 01 is reused by 02-04), kernel start-up included.
+#: Quick: measured 2026-11-29. Full (Fashion-MNIST, Hinton et al.'s MLPs): 01 and 02 measured
+#: on a loaded machine, 03 and 04 estimated from their amount of training. Missing: "?".
 ESTIMATED_SECONDS: dict[str, tuple[float, float]] = {
-    "01_teacher_training": (45, 600),
-    "02_soft_targets_and_temperature": (20, 90),
-    "03_distilling_the_student": (135, 4500),
-    "04_compression_tradeoffs": (65, 600),
+    "01_teacher_training": (60, 330),
+    "02_soft_targets_and_temperature": (25, 55),
+    "03_distilling_the_student": (130, 2400),
+    "04_compression_tradeoffs": (55, 600),
 }
 
 # Set by the runner, not by -p: each has its own command-line option.
@@ -639,24 +639,6 @@ def _failure(notebook: Notebook, output: Path, error, progress: _Progress) -> di
     return failure
 
 
-def _setup_seconds(executed: Path) -> float | None:
-    """Seconds the cells before the parameters cell took (the Setup cell's imports): notebook
-    code, but it runs before the notebook starts its own clock."""
-    import nbformat
-
-    try:
-        nb = nbformat.read(executed, as_version=4)
-    except Exception:  # not written (the kernel never started): nothing to measure
-        return None
-    total = 0.0
-    for cell in nb.cells:
-        tags = cell.metadata.get("tags", [])
-        if "parameters" in tags or "injected-parameters" in tags:
-            return round(total, 3)
-        total += cell.metadata.get("papermill", {}).get("duration") or 0.0
-    return None
-
-
 def _tail(path: Path, lines: int = 8) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -769,7 +751,6 @@ def execute(plan: Plan, *, stream=None, started: float | None = None) -> RunOutc
             "wall_seconds": round(end - begin, 3),  # papermill + kernel start-up and shutdown
             "kernel_start_seconds": round(ready - begin, 3) if ready else None,
             "cells_seconds": round(done - ready, 3) if ready and done else None,
-            "setup_seconds": _setup_seconds(output),
             "notebook_seconds": entry.get("seconds"),  # measured by the notebook itself
         }
         if error is None:
@@ -794,9 +775,6 @@ def execute(plan: Plan, *, stream=None, started: float | None = None) -> RunOutc
         failure=failure,
         wall_seconds=round(wall, 3),
         notebook_seconds_total=round(sum(own), 3),
-        setup_seconds_total=round(
-            sum(t["setup_seconds"] or 0 for t in record["notebooks"].values()), 3
-        ),
         **_overhead(wall, sum(own)),
         not_run=[nb.stem for nb in plan.notebooks if nb.stem not in record["notebooks"]],
     )
@@ -805,8 +783,9 @@ def execute(plan: Plan, *, stream=None, started: float | None = None) -> RunOutc
 
 
 def _overhead(wall: float, notebooks: float) -> dict:
-    # Overhead = everything that is not the notebooks' own measured time: this process's
-    # imports, kernel start-ups, the notebooks' Setup imports, papermill's saving, the report.
+    # Overhead = everything that is not the notebooks' own measured time (which starts at the
+    # top of their Setup cell): this process's imports, kernel start-ups, papermill's saving
+    # after each cell, the report.
     overhead = wall - notebooks
     return {
         "overhead_seconds": round(overhead, 3),
@@ -832,7 +811,6 @@ def finish_record(
     overhead = _overhead(wall, record["notebook_seconds_total"])
     timings = record["notebooks"].values()
     parts = {
-        "setup_imports": record["setup_seconds_total"],
         "kernel_start": sum(t["kernel_start_seconds"] or 0 for t in timings),
         "command_start": startup_seconds or 0.0,
         "report": report_seconds,

@@ -135,14 +135,16 @@ def test_run_records_its_own_timings_next_to_the_notebooks(tiny_run):
     assert run["parameters"] == {"EPOCHS": 1, "CHECK_CLAIMS": False}
     assert timing["notebook_seconds"] == own
     assert 0 < timing["kernel_start_seconds"] < timing["cells_seconds"] < timing["wall_seconds"]
-    assert 0 < timing["setup_seconds"] == run["setup_seconds_total"] < timing["cells_seconds"] - own
+    # the notebook's own clock starts at the top of its Setup cell: only kernel start-up,
+    # papermill's bookkeeping and saving lie outside it
+    assert own < timing["cells_seconds"]
     assert own < timing["wall_seconds"] <= run["wall_seconds"]
     assert run["overhead_seconds"] == pytest.approx(run["wall_seconds"] - own, abs=0.01)
     assert run["overhead_ratio"] == pytest.approx(run["overhead_seconds"] / own, abs=1e-3)
     parts = run["overhead_parts"]
     assert sum(parts.values()) == pytest.approx(run["overhead_seconds"], abs=0.01)
     assert parts["command_start"] == 0  # cli.main called in-process: nothing to count
-    assert min(parts.values()) >= 0 and parts["setup_imports"] == timing["setup_seconds"]
+    assert min(parts.values()) >= 0 and "setup_imports" not in parts
     assert run["versions"]["keras"].startswith("3.") and run["machine"]["cpu_count"] >= 1
     assert (tiny_run["out"] / "logs" / "01_teacher_training.kernel.log").exists()
 
@@ -305,7 +307,7 @@ def test_list_shows_the_series_and_its_parameters(capsys):
     for notebook in runner.discover():
         assert notebook.stem in out and notebook.title in out
     assert "    EPOCHS = None  # teacher training epochs" in out
-    assert '    DATASET = None  # "mnist-5k" | "mnist" | "fashion_mnist"; None' in out
+    assert '    DATASET = None  # "mnist-5k", "mnist" or "fashion_mnist"; None' in out
 
 
 def test_doctor_on_this_machine(capsys):
