@@ -68,12 +68,12 @@ KERNEL_NAME = "python3"
 
 #: Estimated run time in seconds of each notebook on a 2-core CPU as (quick, full), with a warm
 #: artifact cache (the teacher trained by 01 is reused by 02-04), kernel start-up included.
-#: Quick: measured 2026-11-29. Full (Fashion-MNIST, Hinton et al.'s MLPs): 01 and 02 measured
-#: on a loaded machine, 03 and 04 estimated from their amount of training. Missing: "?".
+#: Quick: measured 2026-11-29. Full (Fashion-MNIST, Hinton et al.'s MLPs): 01-03 measured on
+#: a machine shared with other jobs, 04 estimated from its amount of training. Missing: "?".
 ESTIMATED_SECONDS: dict[str, tuple[float, float]] = {
     "01_teacher_training": (60, 330),
     "02_soft_targets_and_temperature": (25, 55),
-    "03_distilling_the_student": (130, 2400),
+    "03_distilling_the_student": (120, 2300),
     "04_compression_tradeoffs": (55, 600),
 }
 
