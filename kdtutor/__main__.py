@@ -2,6 +2,6 @@
 
 import sys
 
-from kdtutor.cli import main
+from kdtutor.series.cli import main
 
 sys.exit(main())

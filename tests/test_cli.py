@@ -15,7 +15,8 @@ import sys
 
 import pytest
 
-from kdtutor import cli, data, report, runner
+from kdtutor import data
+from kdtutor.series import cli, report, runner
 
 FASHION_FILES = list(data.FASHION_MNIST_FILES.values())
 
@@ -341,7 +342,7 @@ def test_doctor_fails_for_legacy_keras_and_a_foreign_kernel(monkeypatch, capsys)
 
 
 def test_report_shows_spread_over_seeds_trade_offs_and_plots(tmp_path):
-    from kdtutor import results
+    from kdtutor.series import results
 
     results.record(tmp_path, "01_teacher_training", {"teacher_accuracy": 0.975, "seconds": 30.0})
     results.record(

@@ -15,7 +15,7 @@ from pathlib import Path
 import papermill
 import pytest
 
-from kdtutor import profiles, results
+from kdtutor.series import profiles, results
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TINY = {  # a few epochs: these runs check the plumbing, not the size of the effects

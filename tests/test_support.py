@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kdtutor import plots, profiles, results, training
+from kdtutor import plots, training
 from kdtutor.data import Dataset
+from kdtutor.series import artifacts, profiles, results
 
 
 # -- profiles -----------------------------------------------------------------------------------
@@ -69,21 +70,21 @@ def tiny_data():
 
 def test_teacher_is_trained_once_then_loaded_from_the_cache(tiny_data, tmp_path):
     settings = dict(cache_dir=tmp_path, architecture="cnn", epochs=1, batch_size=20, seed=3)
-    first, info = training.load_or_train_teacher(tiny_data, **settings)
+    first, info = artifacts.load_or_train_teacher(tiny_data, **settings)
     assert info["source"] == "trained" and os.path.exists(info["path"])
-    second, info2 = training.load_or_train_teacher(tiny_data, **settings)
+    second, info2 = artifacts.load_or_train_teacher(tiny_data, **settings)
     assert info2["source"] == "cache" and info2["path"] == info["path"]
     np.testing.assert_array_equal(
         first.predict(tiny_data.x_test, verbose=0), second.predict(tiny_data.x_test, verbose=0)
     )
     # Other settings, other file: a cached teacher is never reused for a different recipe.
-    _, info3 = training.load_or_train_teacher(tiny_data, **{**settings, "seed": 4})
+    _, info3 = artifacts.load_or_train_teacher(tiny_data, **{**settings, "seed": 4})
     assert info3["source"] == "trained" and info3["path"] != info["path"]
 
 
 def test_unreadable_cache_file_is_retrained_and_reported(tiny_data, tmp_path):
     settings = dict(cache_dir=tmp_path, architecture="cnn", epochs=1, batch_size=20, seed=0)
-    path = training.teacher_cache_path(
+    path = artifacts.teacher_cache_path(
         tmp_path,
         dataset="tiny",
         architecture="cnn",
@@ -93,30 +94,30 @@ def test_unreadable_cache_file_is_retrained_and_reported(tiny_data, tmp_path):
         seed=0,
     )
     path.write_bytes(b"not a keras file")
-    _, info = training.load_or_train_teacher(tiny_data, **settings)
+    _, info = artifacts.load_or_train_teacher(tiny_data, **settings)
     assert info["source"] == "trained" and "could not load" in info["note"]
-    assert training.load_or_train_teacher(tiny_data, **settings)[1]["source"] == "cache"
+    assert artifacts.load_or_train_teacher(tiny_data, **settings)[1]["source"] == "cache"
 
 
 def test_student_cache_path_changes_with_the_recipe(tmp_path):
     quick = profiles.resolve("quick")
-    kd = training.student_cache_path(tmp_path, "kd", quick)
+    kd = artifacts.student_cache_path(tmp_path, "kd", quick)
     assert kd.parent == tmp_path and kd.name.startswith("student_kd_mnist-5k_128_e")
-    assert kd == training.student_cache_path(tmp_path, "kd", dict(quick))
+    assert kd == artifacts.student_cache_path(tmp_path, "kd", dict(quick))
     hotter = {**quick, "temperature": quick["temperature"] * 2}
-    assert training.student_cache_path(tmp_path, "kd", hotter) != kd
+    assert artifacts.student_cache_path(tmp_path, "kd", hotter) != kd
     # a scratch student does not depend on the temperature
-    assert training.student_cache_path(tmp_path, "scratch", hotter) == (
-        training.student_cache_path(tmp_path, "scratch", quick)
+    assert artifacts.student_cache_path(tmp_path, "scratch", hotter) == (
+        artifacts.student_cache_path(tmp_path, "scratch", quick)
     )
-    assert training.student_cache_path(tmp_path, "kd", quick, seed=1) != kd
+    assert artifacts.student_cache_path(tmp_path, "kd", quick, seed=1) != kd
     with pytest.raises(ValueError, match="'scratch' or 'kd'"):
-        training.student_cache_path(tmp_path, "teacher", quick)
+        artifacts.student_cache_path(tmp_path, "teacher", quick)
 
 
 def test_unknown_architecture_is_refused(tiny_data, tmp_path):
     with pytest.raises(ValueError, match="valid: cnn, hinton"):
-        training.load_or_train_teacher(tiny_data, cache_dir=tmp_path, architecture="resnet")
+        artifacts.load_or_train_teacher(tiny_data, cache_dir=tmp_path, architecture="resnet")
 
 
 def test_scratch_and_distilled_students_start_from_the_same_weights(tiny_data):

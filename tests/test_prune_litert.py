@@ -1,4 +1,4 @@
-"""Tests of kdtutor.compress: pruning schedules and callback, LiteRT conversion, sizes.
+"""Tests of kdtutor.prune and kdtutor.litert: schedules, callback, LiteRT conversion, sizes.
 
 References are computed independently: the schedules from Zhu & Gupta's formula in NumPy,
 the masks from ``np.argsort`` of the weights before pruning, zero counts with
@@ -19,25 +19,27 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 import kdtutor
-from kdtutor import compress
-from kdtutor.compress import (
-    MagnitudePruning,
-    constant_schedule,
-    constant_sparsity,
-    count_nonzero_params,
+from kdtutor import litert
+from kdtutor.litert import (
     file_size,
     gzip_size,
     keras_file_bytes,
     latency_ms,
+    tflite_accuracy,
+    tflite_predict,
+    to_tflite,
+)
+from kdtutor.prune import (
+    MagnitudePruning,
+    constant_schedule,
+    constant_sparsity,
+    count_nonzero_params,
     magnitude_mask,
     polynomial_schedule,
     polynomial_sparsity,
     prune_weights,
     sparsity_report,
     strip_pruning,
-    tflite_accuracy,
-    tflite_predict,
-    to_tflite,
 )
 
 
@@ -537,7 +539,7 @@ def test_int8_calibration_subset_and_argument_checks(trained_mlp, data):
         to_tflite(keras.Sequential([keras.layers.Dense(3)]))
     with pytest.raises(TypeError, match="Keras 3 model"):
         to_tflite("model.keras")
-    samples = compress._calibration_samples(trained_mlp, data.x_train, 50)
+    samples = litert._calibration_samples(trained_mlp, data.x_train, 50)
     assert samples.shape == (50, 28, 28, 1)
     assert len({tuple(row.ravel()[:400]) for row in samples}) == 50, "no sample twice"
 

@@ -1,16 +1,14 @@
-"""Model compression for the kdtutor series: magnitude pruning, LiteRT conversion, measurement.
+"""Magnitude pruning for Keras 3: schedule, callback, strip, report.
 
-Distillation makes a model *smaller by design*; this module makes a trained model smaller
-after the fact, so the notebooks can compare both on the same table.
+Distillation makes a model *smaller by design*; pruning makes a trained model smaller after
+the fact, so notebook 04 can compare both on one table.
 
-Pruning. TensorFlow Model Optimization's pruning API only accepts ``tf_keras`` (Keras 2)
-models, so kdtutor prunes Keras 3 models itself, the same way: zero the weights of smallest
-magnitude, layer by layer, following a sparsity schedule during ``fit``
-(Zhu & Gupta 2017, "To prune, or not to prune"):
+TensorFlow Model Optimization's pruning API only accepts ``tf_keras`` (Keras 2) models, so
+kdtutor prunes Keras 3 models itself, the same way: zero the weights of smallest magnitude,
+layer by layer, following a sparsity schedule during ``fit`` (Zhu & Gupta 2017, "To prune,
+or not to prune"):
 
-- :func:`polynomial_sparsity` / :func:`constant_sparsity`: the schedules, step -> sparsity;
-  :func:`polynomial_schedule` / :func:`constant_schedule` check their arguments once and
-  return the callable that :class:`MagnitudePruning` takes.
+- :class:`PolynomialDecay` / :class:`ConstantSparsity`: the schedules, step -> sparsity.
 - :class:`MagnitudePruning`: a Keras callback that applies the schedule during ``fit`` and
   keeps pruned weights at zero; :func:`prune_weights` prunes once, without training.
 - :func:`sparsity_report`, :func:`count_nonzero_params`: what fraction is zero, per layer.
@@ -19,48 +17,31 @@ magnitude, layer by layer, following a sparsity schedule during ``fit``
 Only kernels are pruned (``Dense`` and ``Conv2D`` by default): biases and normalisation
 parameters are few, and zeroing them hurts accuracy for no saving. A pruned model keeps its
 shape, so its raw file is as large as before; the zeros pay off once the file is compressed
-(:func:`gzip_size`) or run by a sparse-aware runtime.
-
-LiteRT (TensorFlow Lite). :func:`to_tflite` converts a Keras 3 model to a ``.tflite``
-flatbuffer, in float32 or with dynamic-range or full-integer (int8) quantization;
-:func:`tflite_predict`, :func:`tflite_accuracy` and :func:`latency_ms` run it with the
-``ai_edge_litert`` interpreter (``tf.lite.Interpreter`` is deprecated). :func:`keras_file_bytes`,
-:func:`file_size` and :func:`gzip_size` measure what would be shipped.
-
-Written with ``keras.ops`` and Keras callbacks; the pruning callback and the conversion are
-tested with the TensorFlow backend.
+(:func:`kdtutor.litert.gzip_size`) or run by a sparse-aware runtime. Taught in notebook 04.
 """
 
 from __future__ import annotations
 
 import functools
-import gzip
-import logging
 import math
 import numbers
-import os
-import statistics
-import tempfile
-import time
 from collections.abc import Callable, Iterable
 
 import keras
 import numpy as np
 from keras import ops
 
-from kdtutor import _native_stderr_silenced
+from kdtutor._checks import check_built_model as _check_model
+from kdtutor._checks import check_int as _check_int
+from kdtutor._checks import is_cloneable as _is_cloneable
+from kdtutor._checks import uncompiled_copy as _uncompiled_copy
 
 __all__ = [
     "PRUNABLE_LAYER_TYPES",
-    "QUANTIZATIONS",
     "MagnitudePruning",
     "constant_schedule",
     "constant_sparsity",
     "count_nonzero_params",
-    "file_size",
-    "gzip_size",
-    "keras_file_bytes",
-    "latency_ms",
     "magnitude_mask",
     "polynomial_schedule",
     "polynomial_sparsity",
@@ -68,19 +49,10 @@ __all__ = [
     "prune_weights",
     "sparsity_report",
     "strip_pruning",
-    "tflite_accuracy",
-    "tflite_predict",
-    "to_tflite",
 ]
 
 #: The layers whose kernels are pruned when no ``layers`` are named.
 PRUNABLE_LAYER_TYPES: tuple[type, ...] = (keras.layers.Dense, keras.layers.Conv2D)
-
-#: The values :func:`to_tflite` accepts for ``quantization``.
-QUANTIZATIONS: tuple[str, ...] = ("float", "dynamic", "int8")
-
-
-# --- validation ----------------------------------------------------------------------------
 
 
 def _check_sparsity(value, argument: str) -> float:
@@ -90,49 +62,6 @@ def _check_sparsity(value, argument: str) -> float:
             f"(e.g. 0.8 for 80 %); got {value!r}. 1 would remove every weight."
         )
     return float(value)
-
-
-def _check_int(value, argument: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"`{argument}` must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def _check_model(model, function: str) -> None:
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            f"{function}() needs a Keras 3 model (keras.Model); got {type(model).__name__}. "
-            "tf_keras (Keras 2) models are not supported."
-        )
-    if not model.built:
-        raise ValueError(
-            f"{function}() needs a built model, but {model.name!r} has no weights yet. Give it "
-            "a keras.Input(...) layer, or call it once on a batch, before this call."
-        )
-
-
-def _as_bytes(data, argument: str) -> bytes:
-    if isinstance(data, bytes | bytearray | memoryview):
-        return bytes(data)
-    if isinstance(data, str | os.PathLike):
-        with open(data, "rb") as stream:
-            return stream.read()
-    raise TypeError(
-        f"`{argument}` must be bytes (e.g. what to_tflite() returns) or a file path; got "
-        f"{type(data).__name__}."
-    )
-
-
-def _is_cloneable(model) -> bool:
-    return isinstance(model, keras.Sequential) or getattr(model, "_is_graph_network", False)
-
-
-def _uncompiled_copy(model: keras.Model) -> keras.Model:
-    # Not keras.models.clone_model(): it compiles the clone like the original, and a
-    # compiled model is saved with its optimizer state.
-    copy = type(model).from_config(model.get_config())
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 # --- schedules -----------------------------------------------------------------------------
@@ -495,283 +424,3 @@ def strip_pruning(model: keras.Model, pruning: MagnitudePruning | None = None) -
         for layer in prunable_layers(stripped, list(masks)):
             layer.kernel.assign(layer.kernel * masks[layer.name].astype(layer.kernel.dtype))
     return stripped
-
-
-# --- LiteRT conversion ---------------------------------------------------------------------
-
-
-def _calibration_samples(model, representative_data, num_calibration: int) -> np.ndarray:
-    data = np.asarray(representative_data, dtype=np.float32)
-    expected = None
-    inputs = getattr(model, "inputs", None)
-    if inputs and len(inputs) == 1:
-        expected = tuple(inputs[0].shape[1:])
-    if data.ndim < 2 or not len(data) or (expected is not None and data.shape[1:] != expected):
-        wanted = f"(N, {', '.join(map(str, expected))})" if expected else "(N, *input_shape)"
-        raise ValueError(
-            f"`representative_data` must be a batch of model inputs of shape {wanted}, e.g. "
-            f"dataset.x_train; got shape {data.shape}."
-        )
-    if len(data) <= num_calibration:
-        return data
-    # A seeded random subset, so a train split sorted by class still calibrates every class.
-    chosen = np.random.default_rng(0).choice(len(data), size=num_calibration, replace=False)
-    return data[np.sort(chosen)]
-
-
-def to_tflite(
-    model: keras.Model,
-    *,
-    quantization: str = "float",
-    representative_data=None,
-    num_calibration: int = 200,
-) -> bytes:
-    """Convert a Keras 3 model to a LiteRT (TFLite) flatbuffer and return its bytes.
-
-    ``quantization``: ``"float"`` keeps float32 weights and maths (the faithful baseline);
-    ``"dynamic"`` stores weights as int8 (about 4x smaller) and dequantizes them at run time,
-    inputs and outputs staying float32; ``"int8"`` is full-integer quantization: weights and
-    activations int8, input and output tensors int8 too, with ranges calibrated on
-    ``representative_data`` (required: inputs of shape ``(N, *input_shape)`` from the TRAIN
-    split, of which a seeded random subset of ``num_calibration`` samples is used).
-    :func:`tflite_predict` handles the int8 input/output scaling. The model is converted in
-    inference mode (dropout off, batch-norm statistics frozen), with a variable batch size.
-    """
-    import tensorflow as tf
-
-    _check_model(model, "to_tflite")
-    if quantization not in QUANTIZATIONS:
-        raise ValueError(
-            f"`quantization` must be one of {', '.join(map(repr, QUANTIZATIONS))}; got "
-            f"{quantization!r}."
-        )
-    num_calibration = _check_int(num_calibration, "num_calibration", minimum=1)
-    if quantization == "int8":
-        if representative_data is None:
-            raise ValueError(
-                "quantization='int8' needs `representative_data`: a few hundred training "
-                "inputs (e.g. representative_data=dataset.x_train) to calibrate the int8 "
-                "ranges of the activations. Or use quantization='dynamic', which needs none."
-            )
-        samples = _calibration_samples(model, representative_data, num_calibration)
-    elif representative_data is not None:
-        raise ValueError(
-            f"`representative_data` is only used with quantization='int8'; got it with "
-            f"quantization={quantization!r}. Remove it, or ask for 'int8'."
-        )
-
-    with tempfile.TemporaryDirectory(prefix="kdtutor-tflite-") as directory:
-        # Export, then convert the SavedModel. With Keras 3 models,
-        # from_concrete_functions() yields a model whose outputs are NaN (the weights are
-        # not frozen in), and from_keras_model() goes through the same export but prints it
-        # and, should the export fail, silently falls back to a legacy path. model.export()
-        # traces the model in inference mode, raises when something is wrong, and is quiet.
-        saved_model = os.path.join(directory, "saved_model")
-        # In an interactive session (Jupyter) TensorFlow's Python logger runs at INFO and
-        # the export logs "Assets written to: <temporary folder>"; keep it out of notebooks.
-        tf_logger = tf.get_logger()
-        level = tf_logger.level
-        tf_logger.setLevel(max(level, logging.WARNING))
-        try:
-            model.export(saved_model, format="tf_saved_model", verbose=False)
-        finally:
-            tf_logger.setLevel(level)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
-        if quantization in ("dynamic", "int8"):
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantization == "int8":
-            converter.representative_dataset = lambda: ([sample[np.newaxis]] for sample in samples)
-            # Only integer kernels: the conversion fails rather than leave a float op behind.
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.int8
-            converter.inference_output_type = tf.int8
-        # The int8 calibration prints "fully_quantize: ..." from C++ straight to file
-        # descriptor 2, which Jupyter copies into the notebook; conversion errors still
-        # arrive as Python exceptions with the converter's message.
-        with _native_stderr_silenced():
-            return bytes(converter.convert())
-
-
-# --- LiteRT inference ----------------------------------------------------------------------
-
-
-def _interpreter(tflite_model, num_threads: int):
-    from ai_edge_litert.interpreter import Interpreter
-
-    num_threads = _check_int(num_threads, "num_threads", minimum=1)
-    # The first allocation in a process prints "INFO: Created TensorFlow Lite XNNPACK
-    # delegate for CPU." from C++ to file descriptor 2 (see to_tflite); allocate once here,
-    # quietly, so that one-time message never reaches a notebook's output.
-    with _native_stderr_silenced():
-        interpreter = Interpreter(
-            model_content=_as_bytes(tflite_model, "tflite_model"), num_threads=num_threads
-        )
-        interpreter.allocate_tensors()
-    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise ValueError(
-            f"kdtutor runs models with one input and one output; this .tflite model has "
-            f"{len(inputs)} inputs and {len(outputs)} outputs."
-        )
-    return interpreter, inputs[0], outputs[0]
-
-
-def _check_batch(x, detail, argument: str) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    expected = tuple(int(d) for d in detail["shape_signature"][1:])
-    matches = x.ndim == len(expected) + 1 and all(
-        e in (-1, a) for e, a in zip(expected, x.shape[1:], strict=True)
-    )
-    if not matches:
-        wanted = ", ".join("?" if d == -1 else str(d) for d in expected)
-        raise ValueError(
-            f"`{argument}` must be a batch of model inputs of shape (N, {wanted}); got shape "
-            f"{x.shape}. A single example needs a batch axis: x[np.newaxis]."
-        )
-    return x
-
-
-def _quantize(x: np.ndarray, detail) -> np.ndarray:
-    dtype = np.dtype(detail["dtype"])
-    if not np.issubdtype(dtype, np.integer):
-        return x.astype(dtype)
-    scale, zero_point = detail["quantization"]
-    limits = np.iinfo(dtype)
-    return np.clip(np.round(x / scale + zero_point), limits.min, limits.max).astype(dtype)
-
-
-def _dequantize(q: np.ndarray, detail) -> np.ndarray:
-    if not np.issubdtype(np.dtype(detail["dtype"]), np.integer):
-        return q.astype(np.float32)
-    scale, zero_point = detail["quantization"]
-    return ((q.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
-
-
-def tflite_predict(tflite_model, x, *, batch_size: int = 256, num_threads: int = 1) -> np.ndarray:
-    """Run a ``.tflite`` model on ``x`` with the LiteRT interpreter and return float32 outputs.
-
-    ``tflite_model``: the bytes from :func:`to_tflite` or a path to a ``.tflite`` file.
-    ``x``: float inputs of shape ``(N, *input_shape)`` (for MNIST ``(N, 28, 28, 1)`` in
-    [0, 1]). For an int8 model the inputs are quantized as
-    ``clip(round(x / scale + zero_point), -128, 127)`` and the int8 outputs dequantized as
-    ``(q - zero_point) * scale``, with the model's own scales. Runs ``batch_size`` examples
-    per call on ``num_threads`` threads; returns ``(N, num_classes)`` float32 logits.
-    """
-    batch_size = _check_int(batch_size, "batch_size", minimum=1)
-    interpreter, input_detail, output_detail = _interpreter(tflite_model, num_threads)
-    x = _check_batch(x, input_detail, "x")
-    if not len(x):
-        raise ValueError("`x` is empty: give at least one example, shape (N, ...) with N >= 1.")
-    quantized = _quantize(x, input_detail)
-    outputs, allocated = [], None
-    for start in range(0, len(quantized), batch_size):
-        chunk = quantized[start : start + batch_size]
-        if len(chunk) != allocated:
-            # Converted models have a variable batch dimension; resizing costs one allocation.
-            interpreter.resize_tensor_input(input_detail["index"], chunk.shape)
-            interpreter.allocate_tensors()
-            allocated = len(chunk)
-        interpreter.set_tensor(input_detail["index"], chunk)
-        interpreter.invoke()
-        outputs.append(_dequantize(interpreter.get_tensor(output_detail["index"]), output_detail))
-    return np.concatenate(outputs)
-
-
-def tflite_accuracy(tflite_model, x, y, *, batch_size: int = 256, num_threads: int = 1) -> float:
-    """Return the accuracy, in [0, 1], of a ``.tflite`` classifier on ``(x, y)``.
-
-    ``x``: inputs ``(N, *input_shape)``; ``y``: integer class ids ``(N,)`` or one-hot labels
-    ``(N, num_classes)``. The prediction is the argmax of :func:`tflite_predict`'s logits.
-    """
-    y = np.asarray(y)
-    if y.ndim == 2:
-        y = y.argmax(axis=-1)
-    if y.ndim != 1 or len(y) != len(x):
-        raise ValueError(
-            f"`y` must hold one label per example of `x` ({len(x)}), as class ids (N,) or "
-            f"one-hot (N, num_classes); got shape {y.shape}."
-        )
-    logits = tflite_predict(tflite_model, x, batch_size=batch_size, num_threads=num_threads)
-    return float(np.mean(logits.argmax(axis=-1) == y))
-
-
-def latency_ms(
-    tflite_model, x_one, *, warmup: int = 10, runs: int = 100, num_threads: int = 1
-) -> float:
-    """Return the median time, in milliseconds, of one batch-1 inference with LiteRT.
-
-    ``x_one``: one input, shape ``input_shape`` or ``(1, *input_shape)``, quantized
-    beforehand for int8 models. Each timed run (``time.perf_counter``) sets the input,
-    invokes the interpreter and reads the output; ``warmup`` untimed runs come first (the
-    first calls prepare kernels and caches). The median of ``runs`` ignores scheduling
-    hiccups. Measure every model this way, float Keras models through their float
-    :func:`to_tflite` conversion, so that all share one runtime.
-    """
-    warmup = _check_int(warmup, "warmup", minimum=0)
-    runs = _check_int(runs, "runs", minimum=1)
-    interpreter, input_detail, output_detail = _interpreter(tflite_model, num_threads)
-    x_one = np.asarray(x_one, dtype=np.float32)
-    if x_one.ndim == len(input_detail["shape_signature"]) - 1:
-        x_one = x_one[np.newaxis]
-    x_one = _check_batch(x_one, input_detail, "x_one")
-    if len(x_one) != 1:
-        raise ValueError(f"`x_one` must be a single example; got a batch of {len(x_one)}.")
-    quantized = _quantize(x_one, input_detail)
-    interpreter.resize_tensor_input(input_detail["index"], quantized.shape)
-    interpreter.allocate_tensors()
-    times = []
-    for run in range(warmup + runs):
-        start = time.perf_counter()
-        interpreter.set_tensor(input_detail["index"], quantized)
-        interpreter.invoke()
-        interpreter.get_tensor(output_detail["index"])
-        if run >= warmup:
-            times.append(time.perf_counter() - start)
-    return 1000.0 * statistics.median(times)
-
-
-# --- sizes ---------------------------------------------------------------------------------
-
-
-def file_size(data) -> int:
-    """Return the size in bytes of ``data``: bytes, or the file at a path."""
-    if isinstance(data, str | os.PathLike):
-        return os.path.getsize(data)
-    return len(_as_bytes(data, "data"))
-
-
-def gzip_size(data) -> int:
-    """Return the size in bytes of ``data`` (bytes, or a file path) after gzip at level 9.
-
-    Compressed in memory, with the timestamp fixed, so the result is reproducible. The
-    standard proxy for download size: a pruned model's runs of zeros compress well, a dense
-    float32 model's weights hardly at all.
-    """
-    return len(gzip.compress(_as_bytes(data, "data"), compresslevel=9, mtime=0))
-
-
-def keras_file_bytes(model: keras.Model, *, include_optimizer: bool = False) -> bytes:
-    """Return the bytes of ``model`` saved as a ``.keras`` file: its deployable size.
-
-    Saved to a temporary file and read back (the file is deleted). Keras 3 always writes a
-    compiled model's optimizer state into the file (Adam's two moments triple it), so by
-    default a compiled Sequential/Functional model is saved as an uncompiled copy with the
-    same weights; ``include_optimizer=True`` saves it as it is. The ``.keras`` format is an
-    uncompressed zip of the config and the weights, so its size is about 4 bytes per
-    float32 weight however many are zero; see :func:`gzip_size`.
-    """
-    _check_model(model, "keras_file_bytes")
-    if not include_optimizer and getattr(model, "optimizer", None) is not None:
-        if not _is_cloneable(model):
-            raise ValueError(
-                f"keras_file_bytes() cannot drop the optimizer of the compiled subclassed "
-                f"model {model.name!r} (it cannot be cloned). Measure the inner model that "
-                "would be deployed (e.g. a DistillModel's .student), or pass "
-                "include_optimizer=True to count the optimizer state too."
-            )
-        model = _uncompiled_copy(model)
-    with tempfile.TemporaryDirectory(prefix="kdtutor-keras-") as directory:
-        path = os.path.join(directory, "model.keras")
-        model.save(path)
-        with open(path, "rb") as stream:
-            return stream.read()

@@ -31,7 +31,6 @@ import platform
 import re
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -59,7 +58,7 @@ __all__ = [
     "process_seconds",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 RUNS_DIR = REPO_ROOT / "runs"  # git-ignored
 ARTIFACTS_DIR = REPO_ROOT / "artifacts"  # git-ignored; the notebooks' own default, shared by runs
@@ -338,7 +337,7 @@ def plan_run(
     (unless ``force``).
     """
     from kdtutor.data import DATASET_NAMES, offline_sources
-    from kdtutor.profiles import PROFILES
+    from kdtutor.series.profiles import PROFILES
 
     if profile not in PROFILES:
         raise UsageError(f"Unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}.")
@@ -588,19 +587,15 @@ def _machine() -> dict:
 
 
 def _write_run_record(out_dir: Path, record: dict) -> None:
-    from kdtutor import results
+    from kdtutor.series import results
 
     everything = results.load(out_dir)
     everything[RUN_KEY] = record
-    handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=".results-", suffix=".json")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(everything, stream, indent=2, sort_keys=True)
-        stream.write("\n")
-    os.replace(temporary, out_dir / results.RESULTS_FILE)
+    results.write_json_atomically(out_dir / results.RESULTS_FILE, everything)
 
 
 def _clear_previous_run(out_dir: Path) -> None:
-    from kdtutor import results
+    from kdtutor.series import results
 
     shutil.rmtree(out_dir / "logs", ignore_errors=True)
     for path in out_dir.iterdir():
@@ -687,7 +682,7 @@ def execute(plan: Plan, *, stream=None, started: float | None = None) -> RunOutc
     """
     import papermill
 
-    from kdtutor import results
+    from kdtutor.series import results
 
     stream = stream or sys.stdout
     started = time.perf_counter() if started is None else started

@@ -17,10 +17,30 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["RESULTS_FILE", "record", "load"]
+__all__ = ["RESULTS_FILE", "record", "load", "write_json_atomically"]
 
 RESULTS_FILE = "results.json"
 _STEM = re.compile(r"^\d\d_[a-z0-9_]+$")
+
+
+def write_json_atomically(path, data) -> Path:
+    """Write ``data`` as indented, key-sorted JSON to ``path`` through a temporary file.
+
+    The temporary file is renamed over ``path`` at the end, so an interrupted run never
+    leaves half a file behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(data, stream, indent=2, sort_keys=True)
+            stream.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _plain(value, where: str):
@@ -79,10 +99,5 @@ def record(results_dir, notebook: str, values: dict) -> Path:
     entry = dict(results.get(notebook, {}))
     entry.update(_plain(values, notebook))
     results[notebook] = entry
-    path = directory / RESULTS_FILE
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".results-", suffix=".json")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(results, stream, indent=2, sort_keys=True)
-        stream.write("\n")
-    os.replace(temporary, path)
+    path = write_json_atomically(directory / RESULTS_FILE, results)
     return path

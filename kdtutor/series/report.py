@@ -284,12 +284,12 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
 
     ``run_dir`` holds the ``results.json`` of a run (``kdtutor run``'s ``--out``,
     or a notebook's ``RESULTS_DIR``). ``notebooks`` is the series as
-    :func:`kdtutor.runner.discover` returns it (for titles and the "not run"
+    :func:`kdtutor.series.runner.discover` returns it (for titles and the "not run"
     rows); ``None`` discovers it. Returns the paths of the two reports.
     Raises ``FileNotFoundError`` when ``run_dir`` has no ``results.json``.
     """
-    from kdtutor import results as results_file
-    from kdtutor import runner
+    from kdtutor.series import results as results_file
+    from kdtutor.series import runner
 
     run_dir = Path(run_dir)
     if not (run_dir / results_file.RESULTS_FILE).is_file():

@@ -2,7 +2,7 @@
 
 - ``kdtutor run``: execute the notebook series with papermill and write the executed
   notebooks, ``results.json`` and a report (``report.html``, ``report.md``) into a folder
-  (see :mod:`kdtutor.runner` and :mod:`kdtutor.report`).
+  (see :mod:`kdtutor.series.runner` and :mod:`kdtutor.series.report`).
 - ``kdtutor list``: the notebooks, their titles and estimated quick/full run times.
 - ``kdtutor doctor``: check the environment a newcomer may get wrong, and say how to fix it.
 - ``kdtutor report DIR``: (re)write the report of a folder holding a ``results.json``.
@@ -22,9 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-from kdtutor import runner
 from kdtutor.data import DATASET_NAMES, offline_sources
-from kdtutor.profiles import PROFILES
+from kdtutor.series import runner
+from kdtutor.series.profiles import PROFILES
 
 
 def _datasets(_args) -> int:
@@ -46,7 +46,7 @@ def _error(command: str, message: str) -> int:
 
 
 def _run(args) -> int:
-    from kdtutor import report
+    from kdtutor.series import report
 
     # As a command, the wall time counts from this process's start (its imports are overhead
     # too); called as a function (tests, a notebook) it counts from here.
@@ -191,7 +191,7 @@ def _list(args) -> int:
 
 
 def _report(args) -> int:
-    from kdtutor import report
+    from kdtutor.series import report
 
     try:
         markdown, page = report.write_report(Path(args.dir))
