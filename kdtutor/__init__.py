@@ -7,13 +7,22 @@ The notebooks import what they need from here::
 
 Modules: ``data`` (datasets, offline first), ``models`` (teachers and
 students that output logits), ``distill`` (the KD loss and ``DistillModel``),
-``training`` (recipes and the teacher cache), ``compress`` (magnitude pruning
-for Keras 3, LiteRT conversion and measurements), ``plots``, ``profiles``,
-``results`` and ``cli``.
+``training`` (the recipes the notebooks share), ``prune`` (magnitude pruning
+for Keras 3), ``litert`` (LiteRT conversion and measurements), ``plots`` and
+``exercises``. What runs the series (profiles, caches, the results file,
+``kdtutor run``) lives apart, in :mod:`kdtutor.series`.
+
+``import kdtutor`` is fast (TensorFlow is imported on first use) and makes
+every later TensorFlow import quiet; once Keras is imported, ``DistillModel``
+is registered, so ``keras.models.load_model`` reads saved distillers.
 """
 
 import contextlib
+import importlib.abc
 import os
+import sys
+
+import wrapt
 
 # TensorFlow prints C++ start-up messages unless told otherwise; a learner
 # should see the series' output, not that. An explicit user setting wins.
@@ -41,17 +50,60 @@ def _native_stderr_silenced():
         os.close(devnull)
 
 
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Import TensorFlow, whoever imports it, with its C++ start-up chatter sent to /dev/null.
+
+    Written here because no library offers a pre-import hook: this finder only wraps the
+    loader that Python found for ``tensorflow``, so a learner's own ``import keras`` or
+    ``import tensorflow`` after ``import kdtutor`` is as quiet as kdtutor's. Logs stay on
+    when ``TF_CPP_MIN_LOG_LEVEL`` is 0 or 1 (the user asked for them).
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow" or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("0", "1"):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run_module = loader.exec_module
+
+        def exec_module(module):
+            with _native_stderr_silenced():
+                run_module(module)
+                # The first look for devices logs "failed call to cuInit" as an error on
+                # machines with a CUDA library and no GPU; look once now, quietly. Listing
+                # physical devices leaves them configurable (set_logical_device_configuration).
+                module.config.list_physical_devices()
+
+        loader.exec_module = exec_module
+        return spec
+
+
 def _import_tensorflow_quietly() -> None:
     """Import TensorFlow once, with its C++ start-up chatter silenced unless logs are wanted."""
-    import sys
+    import tensorflow  # noqa: F401  (quiet through _QuietTensorFlowImport)
 
-    if "tensorflow" in sys.modules:
-        return
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("0", "1"):
-        import tensorflow  # noqa: F401
-    else:
-        with _native_stderr_silenced():
-            import tensorflow  # noqa: F401
+
+def _register_saveable_classes(_keras=None) -> None:
+    # A saved DistillModel names the class "kdtutor>DistillModel"; Keras can only load it once
+    # the class is registered, which happens when kdtutor.distill is imported. Importing it
+    # here would make `import kdtutor` (and so `kdtutor --help`) wait for TensorFlow, so it
+    # is imported the moment Keras itself is: keras.models.load_model works after
+    # `import kdtutor` whatever the order of the imports.
+    import kdtutor.distill  # noqa: F401
+
+
+if not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _QuietTensorFlowImport())
+wrapt.register_post_import_hook(_register_saveable_classes, "keras")
 
 
 from kdtutor.data import DATASET_NAMES, Dataset, DatasetUnavailableError, load_dataset  # noqa: E402

@@ -101,21 +101,20 @@ def load_or_train_teacher(
 ):
     """Return ``(teacher, info)``: the cached teacher for these settings, or a newly trained one.
 
-    ``info`` says where it came from: ``{"source": "cache" | "trained", "path":
-    ..., "seconds": ...}``. A teacher that is trained here is saved into
-    ``cache_dir`` for the next notebook. A cache file that cannot be loaded
-    (e.g. left by another Keras version) is reported in ``info["note"]`` and
-    replaced by a freshly trained teacher.
+    The settings are those of :func:`kdtutor.training.train_teacher`. ``info`` says where the
+    teacher came from: ``{"source": "cache" | "trained", "path": ..., "seconds": ...}``. A
+    teacher that is trained here is saved into ``cache_dir`` for the next notebook. A cache
+    file that cannot be loaded (e.g. left by another Keras version) is reported in
+    ``info["note"]`` and replaced by a freshly trained teacher.
     """
-    path = teacher_cache_path(
-        cache_dir,
-        dataset=data.name,
-        architecture=architecture,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        seed=seed,
-    )
+    recipe = {
+        "architecture": architecture,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+    }
+    path = teacher_cache_path(cache_dir, dataset=data.name, **recipe)
     info = {"path": str(path)}
     start = time.perf_counter()
     if path.exists():
@@ -126,26 +125,8 @@ def load_or_train_teacher(
         else:
             info.update(source="cache", seconds=time.perf_counter() - start)
             return teacher, info
-    teacher, _ = train_teacher(
-        data,
-        architecture=architecture,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        seed=seed,
-        verbose=verbose,
-    )
+    teacher, _ = train_teacher(data, verbose=verbose, **recipe)
     seconds = time.perf_counter() - start
-    save_teacher(
-        teacher,
-        path,
-        {
-            "dataset": data.name,
-            "architecture": architecture,
-            "epochs": epochs,
-            "seed": seed,
-            "seconds": seconds,
-        },
-    )
+    save_teacher(teacher, path, {"dataset": data.name, **recipe, "seconds": seconds})
     info.update(source="trained", seconds=seconds)
     return teacher, info
