@@ -8,7 +8,7 @@ kdtutor prunes Keras 3 models itself, the same way: zero the weights of smallest
 layer by layer, following a sparsity schedule during ``fit`` (Zhu & Gupta 2017, "To prune,
 or not to prune"):
 
-- :class:`PolynomialDecay` / :class:`ConstantSparsity`: the schedules, step -> sparsity.
+- :class:`SparsitySchedule`: the schedule, step -> sparsity (a cubic ramp or one jump).
 - :class:`MagnitudePruning`: a Keras callback that applies the schedule during ``fit`` and
   keeps pruned weights at zero; :func:`prune_weights` prunes once, without training.
 - :func:`sparsity_report`, :func:`count_nonzero_params`: what fraction is zero, per layer.
@@ -22,7 +22,6 @@ shape, so its raw file is as large as before; the zeros pay off once the file is
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -39,12 +38,9 @@ from kdtutor._checks import uncompiled_copy as _uncompiled_copy
 __all__ = [
     "PRUNABLE_LAYER_TYPES",
     "MagnitudePruning",
-    "constant_schedule",
-    "constant_sparsity",
+    "SparsitySchedule",
     "count_nonzero_params",
     "magnitude_mask",
-    "polynomial_schedule",
-    "polynomial_sparsity",
     "prunable_layers",
     "prune_weights",
     "sparsity_report",
@@ -67,105 +63,97 @@ def _check_sparsity(value, argument: str) -> float:
 # --- schedules -----------------------------------------------------------------------------
 
 
-def _check_polynomial(initial_sparsity, final_sparsity, begin_step, end_step, frequency):
-    initial_sparsity = _check_sparsity(initial_sparsity, "initial_sparsity")
-    final_sparsity = _check_sparsity(final_sparsity, "final_sparsity")
-    if initial_sparsity > final_sparsity:
-        raise ValueError(
-            f"`initial_sparsity` ({initial_sparsity}) must not exceed `final_sparsity` "
-            f"({final_sparsity}): the schedule only ever prunes more. Swap them."
-        )
-    begin_step = _check_int(begin_step, "begin_step", minimum=0)
-    end_step = _check_int(end_step, "end_step", minimum=0)
-    if end_step <= begin_step:
-        raise ValueError(
-            f"`end_step` ({end_step}) must be greater than `begin_step` ({begin_step}); "
-            "pruning ramps up between them. For one jump, use constant_sparsity()."
-        )
-    frequency = _check_int(frequency, "frequency", minimum=1)
-    return initial_sparsity, final_sparsity, begin_step, end_step, frequency
+class SparsitySchedule:
+    """A pruning schedule: called with a training step, returns the sparsity to prune to.
 
-
-def polynomial_sparsity(
-    step: int,
-    *,
-    initial_sparsity: float,
-    final_sparsity: float,
-    begin_step: int,
-    end_step: int,
-    frequency: int = 1,
-) -> float:
-    """Return the sparsity at training step ``step`` of Zhu & Gupta's (2017) cubic schedule.
-
-    Between ``begin_step`` (t0) and ``end_step`` (t0 + n*dt) the sparsity rises from
-    ``initial_sparsity`` (s_i) to ``final_sparsity`` (s_f) as
-    ``s_t = s_f + (s_i - s_f) * (1 - (t - t0) / (n*dt))**3``: fast at first, while many
-    weights are redundant, then slowly. Steps count training batches from 0. Before
-    ``begin_step`` nothing is pruned (0.0, as in TFMOT); from ``end_step`` on it is s_f.
-    ``frequency`` (dt, in steps) holds the value between updates: at step t the formula is
-    evaluated at the last update step ``t0 + k*frequency <= t``, and ``end_step`` is always an
-    update, so s_f is reached there even when ``end_step - begin_step`` is not a multiple of
-    ``frequency`` (TFMOT would then never reach it). Sparsities are fractions in [0, 1).
+    ``SparsitySchedule(final_sparsity, *, initial_sparsity=0.0, begin_step=0, end_step=None,
+    frequency=1)``; ``schedule(step)`` is a float in [0, 1), the fraction of each kernel's
+    weights that is zero after that step. Steps count training batches from 0. Before
+    ``begin_step`` nothing is pruned (0.0). With ``end_step=None`` the schedule is constant
+    (one-shot): ``final_sparsity`` from ``begin_step`` on, so :class:`MagnitudePruning` ranks
+    the weights once and fine-tunes the survivors with that mask fixed. With an ``end_step``
+    it is Zhu & Gupta's (2017) cubic ramp from ``initial_sparsity`` (s_i) at ``begin_step``
+    (t0) to ``final_sparsity`` (s_f) at ``end_step`` (t0 + n*dt):
+    ``s_t = s_f + (s_i - s_f) * (1 - (t - t0) / (n*dt))**3``, fast at first, while many
+    weights are redundant, then slowly; from ``end_step`` on it is s_f. ``frequency`` (dt, in
+    steps) holds the value between updates: at step t the formula is evaluated at the last
+    update step ``t0 + k*frequency <= t``, and ``end_step`` is always an update, so s_f is
+    reached there even when ``end_step - begin_step`` is not a multiple of ``frequency``
+    (TFMOT would then never reach it). Arguments are checked here; ``get_config`` and
+    ``from_config`` round-trip them. Taught in notebook 04.
     """
-    initial_sparsity, final_sparsity, begin_step, end_step, frequency = _check_polynomial(
-        initial_sparsity, final_sparsity, begin_step, end_step, frequency
-    )
-    step = _check_int(step, "step", minimum=0)
-    if step < begin_step:
-        return 0.0
-    if step >= end_step:
-        return final_sparsity
-    update_step = begin_step + (step - begin_step) // frequency * frequency
-    remaining = 1.0 - (update_step - begin_step) / (end_step - begin_step)
-    return final_sparsity + (initial_sparsity - final_sparsity) * remaining**3
 
+    def __init__(
+        self,
+        final_sparsity: float,
+        *,
+        initial_sparsity: float = 0.0,
+        begin_step: int = 0,
+        end_step: int | None = None,
+        frequency: int = 1,
+    ):
+        self.final_sparsity = _check_sparsity(final_sparsity, "final_sparsity")
+        self.initial_sparsity = _check_sparsity(initial_sparsity, "initial_sparsity")
+        self.begin_step = _check_int(begin_step, "begin_step", minimum=0)
+        self.frequency = _check_int(frequency, "frequency", minimum=1)
+        if end_step is None:
+            # Silently ignoring a ramp's arguments would hide a forgotten `end_step`.
+            for argument, value, default in (
+                ("initial_sparsity", self.initial_sparsity, 0.0),
+                ("frequency", self.frequency, 1),
+            ):
+                if value != default:
+                    raise ValueError(
+                        f"`{argument}`={value!r} shapes a gradual schedule, but `end_step` is "
+                        f"None, which means one jump to `final_sparsity` at `begin_step`. Give "
+                        f"`end_step` for a ramp, or leave `{argument}` at {default!r}."
+                    )
+        else:
+            end_step = _check_int(end_step, "end_step", minimum=0)
+            if end_step <= self.begin_step:
+                raise ValueError(
+                    f"`end_step` ({end_step}) must be greater than `begin_step` "
+                    f"({self.begin_step}); pruning ramps up between them. For one jump, "
+                    "leave end_step=None."
+                )
+            if self.initial_sparsity > self.final_sparsity:
+                raise ValueError(
+                    f"`initial_sparsity` ({self.initial_sparsity}) must not exceed "
+                    f"`final_sparsity` ({self.final_sparsity}): the schedule only ever prunes "
+                    "more. Swap them."
+                )
+        self.end_step = end_step
 
-def constant_sparsity(step: int, *, sparsity: float, begin_step: int = 0) -> float:
-    """Return ``sparsity`` from ``begin_step`` on and 0.0 before it (one-shot pruning).
+    def __call__(self, step: int) -> float:
+        step = _check_int(step, "step", minimum=0)
+        if step < self.begin_step:
+            return 0.0
+        if self.end_step is None or step >= self.end_step:
+            return self.final_sparsity
+        update_step = self.begin_step + (step - self.begin_step) // self.frequency * self.frequency
+        remaining = 1.0 - (update_step - self.begin_step) / (self.end_step - self.begin_step)
+        return self.final_sparsity + (self.initial_sparsity - self.final_sparsity) * remaining**3
 
-    ``step`` counts training batches from 0; ``sparsity`` is the fraction of each kernel's
-    weights to zero, in [0, 1). Used with :class:`MagnitudePruning`, the weights are ranked
-    once, at ``begin_step``, and training then fine-tunes the survivors with that mask fixed.
-    """
-    sparsity = _check_sparsity(sparsity, "sparsity")
-    begin_step = _check_int(begin_step, "begin_step", minimum=0)
-    step = _check_int(step, "step", minimum=0)
-    return sparsity if step >= begin_step else 0.0
+    def get_config(self) -> dict:
+        """Return the constructor's arguments, so that ``from_config`` rebuilds the schedule."""
+        return {
+            "final_sparsity": self.final_sparsity,
+            "initial_sparsity": self.initial_sparsity,
+            "begin_step": self.begin_step,
+            "end_step": self.end_step,
+            "frequency": self.frequency,
+        }
 
+    @classmethod
+    def from_config(cls, config: dict) -> SparsitySchedule:
+        """Return the schedule that ``get_config`` described."""
+        return cls(**config)
 
-def polynomial_schedule(
-    *,
-    initial_sparsity: float,
-    final_sparsity: float,
-    begin_step: int,
-    end_step: int,
-    frequency: int = 1,
-) -> Callable[[int], float]:
-    """Return ``step -> polynomial_sparsity(step, ...)``, checking the arguments now.
-
-    The same as ``functools.partial(polynomial_sparsity, ...)``, but a bad argument raises
-    here rather than at the first training step. Pass the result to :class:`MagnitudePruning`.
-    """
-    _check_polynomial(initial_sparsity, final_sparsity, begin_step, end_step, frequency)
-    return functools.partial(
-        polynomial_sparsity,
-        initial_sparsity=initial_sparsity,
-        final_sparsity=final_sparsity,
-        begin_step=begin_step,
-        end_step=end_step,
-        frequency=frequency,
-    )
-
-
-def constant_schedule(*, sparsity: float, begin_step: int = 0) -> Callable[[int], float]:
-    """Return ``step -> constant_sparsity(step, ...)``, checking the arguments now.
-
-    The same as ``functools.partial(constant_sparsity, ...)``, but a bad argument raises here
-    rather than at the first training step. Pass the result to :class:`MagnitudePruning`.
-    """
-    _check_sparsity(sparsity, "sparsity")
-    _check_int(begin_step, "begin_step", minimum=0)
-    return functools.partial(constant_sparsity, sparsity=sparsity, begin_step=begin_step)
+    def __repr__(self) -> str:
+        config = self.get_config()
+        final = config.pop("final_sparsity")
+        arguments = ", ".join(f"{key}={value!r}" for key, value in config.items())
+        return f"SparsitySchedule({final!r}, {arguments})"
 
 
 # --- masks ---------------------------------------------------------------------------------
@@ -207,36 +195,65 @@ def magnitude_mask(weights, sparsity: float) -> np.ndarray:
 def _walk(model) -> Iterable[keras.layers.Layer]:
     for layer in model.layers:
         yield layer
-        # Nested Sequential/Functional models: their layers are pruned like the outer ones.
+        # Nested models (Sequential, Functional, DistillModel's teacher and student): their
+        # layers are pruned like the outer ones.
         if isinstance(layer, keras.Model):
             yield from _walk(layer)
 
 
-def prunable_layers(model: keras.Model, layers=None) -> list[keras.layers.Layer]:
+def _is_built(model) -> bool:
+    # A subclassed model such as DistillModel is only marked built by its first training
+    # step, though its sub-models, and so every kernel, usually exist long before.
+    layers = list(_walk(model))
+    return model.built or (bool(layers) and all(layer.built for layer in layers))
+
+
+def prunable_layers(
+    model: keras.Model, layers=None, *, trainable_only: bool = False
+) -> list[keras.layers.Layer]:
     """Return the layers of ``model`` whose kernels are pruned, in model order.
 
     ``layers=None`` selects every ``Dense`` and ``Conv2D`` layer (:data:`PRUNABLE_LAYER_TYPES`),
     nested models included. Otherwise ``layers`` is an iterable of layer names or layer
     objects of ``model``; each must have a ``kernel`` weight (e.g. ``Conv1D`` works too).
+    ``trainable_only=True`` keeps only the kernels that ``fit`` trains (those in
+    ``model.trainable_weights``): frozen layers and frozen sub-models, such as a
+    ``DistillModel``'s teacher, are left out. That is what :class:`MagnitudePruning` prunes.
     """
-    _check_model(model, "prunable_layers")
+    if not isinstance(model, keras.Model) or not _is_built(model):
+        _check_model(model, "prunable_layers")
     all_layers = [layer for layer in _walk(model) if not isinstance(layer, keras.Model)]
+    frozen = []
+    if trainable_only:
+        trained = {id(weight) for weight in model.trainable_weights}
+        frozen = [
+            layer
+            for layer in all_layers
+            if isinstance(getattr(layer, "kernel", None), keras.Variable)
+            and id(layer.kernel) not in trained
+        ]
+    candidates = [layer for layer in all_layers if all(layer is not f for f in frozen)]
     if layers is None:
-        chosen = [layer for layer in all_layers if isinstance(layer, PRUNABLE_LAYER_TYPES)]
+        chosen = [layer for layer in candidates if isinstance(layer, PRUNABLE_LAYER_TYPES)]
     else:
         if isinstance(layers, str | keras.layers.Layer):
             layers = [layers]
-        by_name = {layer.name: layer for layer in all_layers}
+        by_name = {layer.name: layer for layer in candidates}
+        frozen_names = {layer.name for layer in frozen}
         chosen = []
         for item in layers:
             if isinstance(item, str):
+                if item in frozen_names and item not in by_name:
+                    raise ValueError(_frozen_message(model, item))
                 if item not in by_name:
                     raise ValueError(
                         f"`layers` names {item!r}, but model {model.name!r} has no layer of "
                         f"that name; its layers are {sorted(by_name)}."
                     )
                 item = by_name[item]
-            elif not any(item is layer for layer in all_layers):
+            elif any(item is layer for layer in frozen):
+                raise ValueError(_frozen_message(model, item.name))
+            elif not any(item is layer for layer in candidates):
                 raise ValueError(
                     f"`layers` must hold names or layers of model {model.name!r}; got "
                     f"{item!r}, which is not one of them."
@@ -258,13 +275,23 @@ def prunable_layers(model: keras.Model, layers=None) -> list[keras.layers.Layer]
     return chosen
 
 
+def _frozen_message(model, name: str) -> str:
+    return (
+        f"`layers` names {name!r}, a layer of model {model.name!r} whose kernel does not train "
+        "(the layer, or a model around it, has trainable=False; a DistillModel freezes its "
+        "teacher). A mask on weights that do not train only damages them: leave it out, or "
+        "prune it once with prune_weights()."
+    )
+
+
 def prune_weights(model: keras.Model, sparsity: float, *, layers=None) -> dict[str, np.ndarray]:
     """Prune ``model`` once, in place, without training: one-shot magnitude pruning.
 
     In each kernel chosen by ``layers`` (see :func:`prunable_layers`; default every Dense
-    and Conv2D kernel) the ``round(sparsity * n)`` weights of smallest magnitude are set to
-    0. Returns the masks ``{layer name: bool array shaped like the kernel}`` (False = pruned).
-    Training afterwards without :class:`MagnitudePruning` lets the zeros grow back.
+    and Conv2D kernel, frozen ones included) the ``round(sparsity * n)`` weights of smallest
+    magnitude are set to 0. Returns the masks ``{layer name: bool array shaped like the
+    kernel}`` (False = pruned). Training afterwards without :class:`MagnitudePruning` lets
+    the zeros grow back.
     """
     sparsity = _check_sparsity(sparsity, "sparsity")
     masks = {}
@@ -276,15 +303,18 @@ def prune_weights(model: keras.Model, sparsity: float, *, layers=None) -> dict[s
 
 
 class MagnitudePruning(keras.callbacks.Callback):
-    """Keras callback: prune kernels by magnitude during ``fit`` and keep them pruned.
+    """Keras callback: prune the trained kernels by magnitude during ``fit``, keep them pruned.
 
     ``MagnitudePruning(schedule, layers=None)``; ``schedule`` maps the training step (batches
     seen by this callback, from 0, continuing across ``fit`` calls) to a sparsity in [0, 1),
-    e.g. :func:`polynomial_schedule` or :func:`constant_schedule`. Whenever the scheduled
-    sparsity changes, just before that step's batch, each chosen kernel (``layers``, see
-    :func:`prunable_layers`; default every Dense and Conv2D) gets a new mask that zeroes its
+    e.g. a :class:`SparsitySchedule`. Whenever the scheduled sparsity changes, just before
+    that step's batch, each chosen kernel gets a new mask that zeroes its
     ``round(sparsity * n)`` smallest-magnitude weights; after every batch the masks are
-    applied again, so pruned weights stay exactly zero. ``masks`` holds the current masks,
+    applied again, so pruned weights stay exactly zero. Only kernels that ``fit`` trains are
+    pruned (``prunable_layers(model, layers, trainable_only=True)``; default every trainable
+    Dense and Conv2D): on a ``DistillModel`` that is the student, never the frozen teacher.
+    The layers are chosen when training begins; a model that only its first training step
+    builds is pruned from the end of that step. ``masks`` holds the current masks,
     ``sparsity`` the sparsity they were made for, ``step`` the next step; used to train
     another model, the callback starts again from step 0. Needs ``steps_per_execution=1``
     (the default) in ``compile``.
@@ -295,15 +325,14 @@ class MagnitudePruning(keras.callbacks.Callback):
         if not callable(schedule):
             raise TypeError(
                 f"`schedule` must be a callable step -> sparsity, such as "
-                f"polynomial_schedule(...) or constant_schedule(...); got "
-                f"{type(schedule).__name__}."
+                f"SparsitySchedule(0.8, end_step=1000); got {type(schedule).__name__}."
             )
         self.schedule = schedule
         self._scheduled(0)
         self.layer_selection = layers
         self.step = 0
         self.sparsity = 0.0
-        self._layers: list[keras.layers.Layer] = []
+        self._layers: list[keras.layers.Layer] | None = None
         self._masks: dict = {}
         self._pruned_model = None
 
@@ -340,7 +369,18 @@ class MagnitudePruning(keras.callbacks.Callback):
             # Masks, step and sparsity belong to one model; another one starts from scratch
             # (layer names repeat between models, so masks must not be looked up by name).
             self._pruned_model, self._masks, self.step, self.sparsity = self.model, {}, 0, 0.0
-        self._layers = prunable_layers(self.model, self.layer_selection)
+        self._layers = None
+        if _is_built(self.model):
+            self._choose_layers()
+
+    def _choose_layers(self) -> None:
+        self._layers = prunable_layers(self.model, self.layer_selection, trainable_only=True)
+        if not self._layers:
+            raise ValueError(
+                f"MagnitudePruning found no kernel to prune in model {self.model.name!r}: no "
+                "Dense or Conv2D layer of it trains (trainable=False), and `layers` named none. "
+                "Set `trainable = True` on the model you mean to prune, or name its layers."
+            )
         masks = {}
         for layer in self._layers:
             old = self._masks.get(layer.name)
@@ -352,7 +392,7 @@ class MagnitudePruning(keras.callbacks.Callback):
         # The weights may have been changed since the last fit (e.g. loaded); re-mask them.
         self._apply_masks()
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def _follow_schedule(self) -> None:
         sparsity = self._scheduled(self.step)
         if sparsity != self.sparsity:
             # Ranked before this step's forward pass, as TFMOT does; the weights pruned
@@ -363,7 +403,17 @@ class MagnitudePruning(keras.callbacks.Callback):
             self.sparsity = sparsity
             self._apply_masks()
 
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._layers is None and _is_built(self.model):
+            self._choose_layers()
+        if self._layers is not None:
+            self._follow_schedule()
+
     def on_train_batch_end(self, batch, logs=None):
+        if self._layers is None:
+            # The model was built by the step that just ended (no keras.Input before fit).
+            self._choose_layers()
+            self._follow_schedule()
         # TFMOT's wrapper multiplies the kernel by the mask at the start of every training
         # step, inside the forward pass; we multiply at the end of the previous step, after
         # the optimizer. Every forward pass, and so every gradient, sees kernel * mask in both

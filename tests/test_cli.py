@@ -8,17 +8,31 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import ast
+import dataclasses
+import io
 import json
+import re
 import shutil
 import subprocess
 import sys
+import time
 
+import nbformat
 import pytest
 
 from kdtutor import data
 from kdtutor.series import cli, report, runner
 
 FASHION_FILES = list(data.FASHION_MNIST_FILES.values())
+# TensorFlow's own log lines (absl: "E0000 00:00:... cuda_platform.cc:52] failed call to
+# cuInit"), its oneDNN notice and its CPU-instructions notice: none may reach a kdtutor user.
+TENSORFLOW_NOISE = re.compile(r"^[IWEF]\d{4} |cuInit|oneDNN|This TensorFlow binary", re.MULTILINE)
+
+
+def user_environment():
+    """The environment of a user who set nothing: kdtutor must be quiet on its own."""
+    return {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
 
 
 def fake_fashion_dir(path):
@@ -77,6 +91,17 @@ def test_python_m_kdtutor_and_usage_errors():
         [sys.executable, "-m", "kdtutor", "frobnicate"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_the_command_line_does_not_import_tensorflow():
+    # `kdtutor --help`, `list` and `report` start at once: TensorFlow takes seconds to import.
+    code = (
+        "import sys, kdtutor.series.cli, kdtutor.series.report; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, "
+        "sorted(name for name in sys.modules if name.split('.')[0] in ('tensorflow', 'keras'))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 # --- kdtutor run, list, doctor, report ---------------------------------------------------------
@@ -154,6 +179,8 @@ def test_run_shows_progress_and_a_summary(tiny_run):
     stdout = tiny_run["stdout"]
     assert "[1/1] 01_teacher_training: Training the teacher" in stdout
     assert "ok in " in stdout and "  overhead: " in stdout
+    estimate = runner.ESTIMATED_SECONDS["01_teacher_training"][0]
+    assert f"estimated {runner.format_seconds(estimate)}" in stdout
     assert f"Report:   {tiny_run['out'] / 'report.html'}" in stdout
     assert "Kernel is running over TCP" not in stdout + tiny_run["stderr"]  # in the log
 
@@ -176,9 +203,11 @@ def test_a_failing_notebook_stops_the_run_and_names_the_cell(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "kdtutor", "run", "--only", "01,02", "-p", "SEED=-1",
          "-p", "CHECK_CLAIMS=False", "--out", str(out), "--artifacts", str(tmp_path / "a")],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, env=user_environment(),
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
+    # Only kdtutor's own lines: TensorFlow's start-up in this process (versions, GPUs) is quiet.
+    assert not TENSORFLOW_NOISE.search(result.stdout + result.stderr), result.stderr
     partial = out / "01_teacher_training.ipynb"
     assert f"partly executed notebook (the error and its traceback are in it): {partial}" in (
         result.stderr
@@ -207,6 +236,22 @@ def test_a_failing_notebook_stops_the_run_and_names_the_cell(tmp_path):
         (["--dataset", "cifar10"], "valid datasets: mnist-5k, mnist, fashion_mnist"),
         (["--only", "09"], "Valid: 01 (01_teacher_training), 02"),
         (["--only", "01,"], "no notebook ''"),
+        (["--only", ""], "--only '' names no notebook"),  # not "all of them"
+        (["--only", " "], "--only ' ' names no notebook"),
+        (["--only", ","], "Valid: 01 (01_teacher_training), 02"),
+        # -p values are checked against the type each parameters cell declares
+        (
+            ["-p", "EPOCHS=abc"],
+            "-p EPOCHS=abc: EPOCHS takes an int or None (notebook 01 "
+            "declares EPOCHS: int = None); got 'abc' (text). For example: -p EPOCHS=3.",
+        ),
+        (["-p", "EPOCHS=2.5"], "EPOCHS takes an int or None (notebook 01 declares"),
+        (["-p", "EPOCHS=True"], "got True (a bool)"),
+        (["-p", "SEED=None"], "SEED takes an int (notebook 01 declares SEED: int = 0); got None"),
+        (["-p", "CHECK_CLAIMS=1"], "CHECK_CLAIMS takes True or False"),
+        (["-p", "TEACHER=3"], "TEACHER takes text or None"),
+        (["--only", "03", "-p", "TEMPERATURE=hot"], "TEMPERATURE takes a number or None"),
+        (["--only", "03", "-p", "SWEEP_ALPHAS=0.5"], "SWEEP_ALPHAS takes a list or None"),
         (["-p", "NOEQUALS"], "is not NAME=VALUE"),
         (["-p", "9LIVES=1"], "is not NAME=VALUE"),
         (["-p", "UNKNOWN_PARAM=1"], "Valid -p names: ALPHA, BATCH_SIZE"),
@@ -274,12 +319,58 @@ def test_parameter_values_are_python_literals_or_text(text, name, value):
     assert runner.parse_parameter(text) == (name, value)
 
 
-def test_parameters_cell_is_read_with_python_s_parser():
-    # papermill's line parser skips a line whose comment holds a ';'; ours must not.
-    source = 'A = None  # "x" | "y"; None = default\nB: int = 3\nC = [1,\n     2]  # list\nD == 1\n'
-    found = runner.parameters_of(source)
-    assert list(found) == ["A", "B", "C"]
-    assert found["A"]["help"] == '"x" | "y"; None = default' and found["C"]["help"] == "list"
+def test_values_that_fit_the_declared_types_are_accepted(tmp_path):
+    given = [
+        "TEMPERATURE=4",
+        "ALPHA=0.25",
+        "EPOCHS=None",
+        "SWEEP_TEMPERATURES=[2, 8.0]",
+        "STUDENT_HIDDEN=(64, 32)",
+        "CHECK_CLAIMS=false",
+        "TEACHER=hinton",
+        "SEEDS=2",
+    ]
+    plan = runner.plan_run(only="03", parameters=given, out=tmp_path / "o")
+    assert plan.parameters == {
+        "TEMPERATURE": 4, "ALPHA": 0.25, "EPOCHS": None, "SWEEP_TEMPERATURES": [2, 8.0],
+        "STUDENT_HIDDEN": [64, 32], "CHECK_CLAIMS": False, "TEACHER": "hinton", "SEEDS": 2,
+    }  # fmt: skip
+
+
+def test_papermill_reads_every_parameter_with_its_type():
+    # Python's own parser, independently of papermill's line parser: every assignment of each
+    # parameters cell is a parameter papermill sees, with the annotated type.
+    for notebook in runner.discover():
+        assert notebook.problem is None, notebook.problem
+        nb = nbformat.read(notebook.path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        statements = ast.parse(cell.source).body
+        assert all(isinstance(node, ast.AnnAssign) for node in statements), notebook.stem
+        declared = {node.target.id: ast.unparse(node.annotation) for node in statements}
+        assert {name: info["type"] for name, info in notebook.parameters.items()} == declared
+        assert set(declared.values()) <= {"int", "float", "bool", "str", "list"}
+        for node in statements:
+            default = notebook.parameters[node.target.id]["default"]
+            assert ast.literal_eval(default) == ast.literal_eval(node.value)
+
+
+def test_a_parameters_line_papermill_skips_is_reported_not_ignored(tmp_path, capfd):
+    # papermill's line parser skips any line holding two '=' (here one in the comment): that
+    # name would look unknown to `-p`, so the notebook is refused with the line to reword.
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Py"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# 01 · Tiny"),
+        nbformat.v4.new_code_cell("A: int = 1\nB: int = None  # None = default", metadata={
+            "tags": ["parameters"]}),
+    ]  # fmt: skip
+    nbformat.write(nb, tmp_path / "01_tiny.ipynb")
+    (notebook,) = runner.discover(tmp_path)
+    assert "Unable to parse line 2 'B: int = None  # None = default'" in notebook.problem
+    assert "Reword that line so it holds one '='" in notebook.problem
+    with pytest.raises(runner.UsageError, match="01_tiny.ipynb: ValueError: papermill cannot"):
+        runner.plan_run(parameters=["B=2"], notebooks_dir=tmp_path, out=tmp_path / "o")
+    assert capfd.readouterr().err == ""  # papermill's warning became the message, nothing else
 
 
 def test_list_discovers_notebooks_by_file_name(tmp_path, capsys):
@@ -307,16 +398,27 @@ def test_list_shows_the_series_and_its_parameters(capsys):
     out = capsys.readouterr().out
     for notebook in runner.discover():
         assert notebook.stem in out and notebook.title in out
-    assert "    EPOCHS = None  # teacher training epochs" in out
-    assert '    DATASET = None  # "mnist-5k", "mnist" or "fashion_mnist"; None' in out
+    assert "    EPOCHS: int = None  # teacher training epochs; None for the profile's\n" in out
+    assert '    DATASET: str = None  # "mnist-5k", "mnist" or "fashion_mnist"; None for' in out
+    assert "    TEMPERATURES: list = [1, 2, 4, 8, 20]  # temperatures shown" in out
+    assert "    CHECK_CLAIMS: bool = True  # assert" in out
 
 
-def test_doctor_on_this_machine(capsys):
-    assert cli.main(["doctor"]) == 0
-    out = capsys.readouterr().out
-    assert "OK    Keras 3." in out and "(Keras 3, backend tensorflow)" in out
+def test_doctor_on_this_machine_says_only_its_own_lines():
+    result = subprocess.run(
+        [sys.executable, "-m", "kdtutor", "doctor"],
+        capture_output=True, text=True, check=False, env=user_environment(),
+    )  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    # one check of the versions, the same the notebooks' Setup cells make
+    import kdtutor
+
+    assert f"OK    {kdtutor.check_versions()}; Python at {sys.executable}\n" in out
     assert "OK    kernel 'python3'" in out and "OK    dataset mnist-5k: offline" in out
     assert "CPU threads usable" in out and ("GPU" in out) and out.rstrip().endswith("0 FAIL")
+    # TensorFlow's start-up and CUDA probing (cuInit on a machine without a GPU) stay quiet
+    assert not TENSORFLOW_NOISE.search(out + result.stderr), result.stderr
 
 
 def test_doctor_fails_for_legacy_keras_and_a_foreign_kernel(monkeypatch, capsys):
@@ -384,9 +486,120 @@ def test_report_command_needs_a_results_file(tmp_path, capsys):
     assert "No results.json in" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("{not json", "is not valid JSON (Expecting property name"),
+        (b"\xff\xfe\x00", "is not valid JSON"),
+        ("[1, 2]", ": the top level is [1, 2] (a list); expected an object with one entry per "
+         "notebook"),
+        ('{"01_teacher_training": 0.9}', ": 01_teacher_training is 0.9; expected an object."),
+        ('{"01_teacher_training": {"teacher_accuracy": 96.2}}',
+         ": 01_teacher_training.teacher_accuracy is 96.2; expected a fraction in [0, 1]."),
+        ('{"03_distilling_the_student": {"student_kd_accuracy": [0.9, "0.8"]}}',
+         ': 03_distilling_the_student.student_kd_accuracy[1] is "0.8" (a string); expected a '
+         "fraction in [0, 1]."),
+        ('{"03_distilling_the_student": {"temperature": "4"}}', "expected a number."),
+        ('{"04_compression_tradeoffs": {"tradeoffs": {"model": "x"}}}',
+         ': 04_compression_tradeoffs.tradeoffs is {"model": "x"} (an object); expected a list.'),
+        ('{"04_compression_tradeoffs": {"tradeoffs": ["teacher_float"]}}',
+         ': 04_compression_tradeoffs.tradeoffs[0] is "teacher_float" (a string); expected an '
+         "object."),
+        ('{"_run": "ok"}', ': _run is "ok" (a string); expected an object.'),
+        ('{"_run": {"parameters": [1]}}', ": _run.parameters is [1] (a list); expected an object"),
+        ('{"_run": {"failure": {"notebook": "01_teacher_training"}}}',
+         ": _run.failure lacks error, message, executed_notebook."),
+    ],
+)  # fmt: skip
+def test_report_refuses_a_damaged_results_file_in_one_line(tmp_path, capsys, content, expected):
+    path = tmp_path / "results.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert cli.main(["report", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"kdtutor report: error: {path}") and expected in error
+    assert error.count("\n") == 1 and ("delete" in error)  # one line, saying how to fix it
+    assert not (tmp_path / "report.md").exists()
+
+
+def test_results_record_refuses_what_the_report_could_not_read(tmp_path):
+    from kdtutor.series import results
+
+    results.record(tmp_path, "01_teacher_training", {"teacher_accuracy": 0.9})
+    before = (tmp_path / "results.json").read_text()
+    with pytest.raises(results.ResultsFileError, match=r"teacher_accuracy is 90; expected a frac"):
+        results.record(tmp_path, "01_teacher_training", {"teacher_accuracy": 90})
+    with pytest.raises(ValueError, match=r"tradeoffs\[0\]\.accuracy is \"high\" \(a string\)"):
+        results.record(tmp_path, "04_compression_tradeoffs", {"tradeoffs": [{"accuracy": "high"}]})
+    assert (tmp_path / "results.json").read_text() == before
+
+
 @pytest.mark.parametrize("command", [[], ["run"], ["list"], ["doctor"], ["report"], ["datasets"]])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([*command, "--help"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.startswith("usage: kdtutor")
+
+
+# --- the runner's progress line, overhead and estimates --------------------------------------
+
+NOTEBOOK = runner.Notebook("01", "01_tiny", runner.NOTEBOOKS_DIR / "01_tiny.ipynb", "Tiny", {})
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_on_a_log_is_a_line_per_notebook_and_rare_heartbeats():
+    stream = io.StringIO()
+    progress = runner._Progress(stream, 2, live=False, heartbeat=0.0)
+    progress.notebook_start(1, NOTEBOOK, 75)
+    progress.cell_start(0, 9, "Setup")
+    progress.cell_start(1, 9, "")
+    progress.notebook_end(True, "; the notebook's own time 0.1 s")
+    lines = stream.getvalue().split("\n")
+    assert lines[:3] == [
+        "[1/2] 01_tiny: Tiny (estimated 1:15)",
+        "    cell 1/9  0:00  Setup",
+        "    cell 2/9  0:00",
+    ]
+    assert re.fullmatch(r"    ok in 0:00 \(0\.\d s\); the notebook's own time 0\.1 s", lines[3])
+    assert lines[4:] == [""] and "\r" not in stream.getvalue()
+    # A heartbeat at most every `heartbeat` seconds: none within the first 15 s.
+    quiet = runner._Progress(io.StringIO(), 1, live=False)
+    quiet.notebook_start(1, NOTEBOOK, None)
+    quiet.cell_start(0, 9, "Setup")
+    assert quiet.stream.getvalue() == "[1/1] 01_tiny: Tiny (estimated ?)\n"
+
+
+def test_progress_on_a_terminal_redraws_one_status_line(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    stream = FakeTerminal()
+    progress = runner._Progress(stream, 1, live=stream.isatty())
+    progress.notebook_start(1, NOTEBOOK, None)
+    progress.cell_start(2, 9, "Training a rather long section heading")
+    time.sleep(1.5)  # the line is redrawn every second
+    progress.notebook_end(False, "")
+    header, drawn = stream.getvalue().split("\n", 1)
+    assert header == "[1/1] 01_tiny: Tiny (estimated ?)"
+    # cut to the terminal's width minus one, so that "\r" can redraw it
+    assert re.match(r"\r    cell 3/9  0:0[12]  Training a rather l\r", drawn), drawn
+    assert re.search(r"\r {39}\r    FAILED in 0:0[12] \(1\.\d s\)\n$", drawn), drawn
+    assert progress.thread is None
+
+
+def test_overhead_is_the_wall_time_the_notebooks_did_not_measure():
+    assert runner._overhead(12.5, 10.0) == {"overhead_seconds": 2.5, "overhead_ratio": 0.25}
+    assert runner._overhead(3.0, 0.0) == {"overhead_seconds": 3.0, "overhead_ratio": None}
+
+
+def test_the_estimate_sums_the_profile_s_column(tmp_path):
+    first, third = (runner.ESTIMATED_SECONDS[stem] for stem in
+                    ("01_teacher_training", "03_distilling_the_student"))  # fmt: skip
+    quick = runner.plan_run(only="01,03", out=tmp_path / "q")
+    assert quick.estimate_seconds() == first[0] + third[0]
+    full = runner.plan_run(profile="full", only="01,03", out=tmp_path / "f", allow_download=True)
+    assert full.estimate_seconds() == first[1] + third[1]
+    unknown = dataclasses.replace(quick, notebooks=[*quick.notebooks, NOTEBOOK])
+    assert unknown.estimate_seconds() is None

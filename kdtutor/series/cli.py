@@ -116,7 +116,7 @@ def _print_summary(plan, record: dict, reports) -> None:
         f"{len(plan.notebooks)} notebook(s) completed, wall time {runner.format_seconds(wall)} "
         f"({wall:.1f} s)."
     )
-    width = max(len(stem) for stem in [*timings, "notebook"])
+    width = max(len(stem) for stem in [*timings, *record.get("not_run", []), "notebook"])
 
     def seconds(value):
         return f"{value:.1f} s" if value is not None else "—"
@@ -163,21 +163,17 @@ def _list(args) -> int:
         return 0
     width = max(len(nb.stem) for nb in notebooks)
     print(f"{'notebook':<{width}}  {'quick':>6}  {'full':>7}  title")
-    totals = [0.0, 0.0]
     for nb in notebooks:
-        estimates = runner.ESTIMATED_SECONDS.get(nb.stem, (None, None))
-        for column, seconds in enumerate(estimates):
-            totals[column] = (
-                None if seconds is None or totals[column] is None else (totals[column] + seconds)
-            )
+        estimates = (runner.estimate_seconds([nb], profile) for profile in ("quick", "full"))
         title = nb.title if not nb.problem else f"(cannot be read: {nb.problem})"
         quick, full = (f"~{runner.format_seconds(s)}" if s else "?" for s in estimates)
         print(f"{nb.stem:<{width}}  {quick:>6}  {full:>7}  {title}")
-        if args.parameters and nb.parameters:
+        if args.parameters:
             for name, info in nb.parameters.items():
-                default = info["default"]
+                declared = f"{name}: {info['type']}" if info["type"] else name
                 comment = f"  # {info['help']}" if info["help"] else ""
-                print(f"    {name} = {default}{comment}")
+                print(f"    {declared} = {info['default']}{comment}")
+    totals = (runner.estimate_seconds(notebooks, profile) for profile in ("quick", "full"))
     quick, full = (f"~{runner.format_seconds(s)}" if s else "?" for s in totals)
     print(f"{'all':<{width}}  {quick:>6}  {full:>7}  (2-core CPU, trained teacher reused)")
     print(
@@ -191,11 +187,11 @@ def _list(args) -> int:
 
 
 def _report(args) -> int:
-    from kdtutor.series import report
+    from kdtutor.series import report, results
 
     try:
         markdown, page = report.write_report(Path(args.dir))
-    except FileNotFoundError as error:
+    except (FileNotFoundError, results.ResultsFileError) as error:
         return _error("report", str(error))
     print(f"Report: {page}  (and {markdown.name})")
     return 0
@@ -206,32 +202,31 @@ def _report(args) -> int:
 
 def _doctor_checks():
     """Yield ``(level, what, fix)`` with level ``OK``, ``WARN`` or ``FAIL``."""
-    fresh = "create a fresh virtual environment and run: pip install -r requirements.txt"
-    version = sys.version.split()[0]
-    if sys.version_info >= (3, 11):  # noqa: UP036 (pip may have skipped requires-python)
-        yield "OK", f"Python {version} ({sys.executable})", None
-    else:
-        yield "FAIL", f"Python {version}; the series needs 3.11+", f"install Python 3.11+, {fresh}"
+    import kdtutor
 
-    import keras
-    import tensorflow as tf
-
-    tf_version = tuple(int(part) for part in tf.__version__.split(".")[:2])
-    if tf_version >= (2, 21):
-        yield "OK", f"TensorFlow {tf.__version__}", None
-    else:
-        yield "FAIL", f"TensorFlow {tf.__version__}; the series needs 2.21+", fresh
-    if keras.__version__.startswith("3."):
-        yield "OK", f"Keras {keras.__version__} (Keras 3, backend {keras.backend.backend()})", None
-    else:
-        yield "FAIL", f"Keras {keras.__version__} is not Keras 3", fresh
-    if keras.backend.backend() != "tensorflow":
+    tensorflow_works = False
+    try:
+        summary = kdtutor.check_versions()  # the check the notebooks' Setup cells make
+    except RuntimeError as error:  # its message says how to fix it
+        yield "FAIL", str(error), None
+    except ImportError as error:
         yield (
-            "WARN",
-            f"Keras backend is {keras.backend.backend()!r} (KERAS_BACKEND); notebook 04's LiteRT "
-            "conversion needs TensorFlow",
-            "unset KERAS_BACKEND (or set it to tensorflow)",
+            "FAIL",
+            f"TensorFlow or Keras cannot be imported: {error}",
+            "create a fresh virtual environment and run: pip install -r requirements.txt",
         )
+    else:
+        tensorflow_works = True
+        yield "OK", f"{summary}; Python at {sys.executable}", None
+        import keras
+
+        if keras.backend.backend() != "tensorflow":
+            yield (
+                "WARN",
+                f"Keras backend is {keras.backend.backend()!r} (KERAS_BACKEND); notebook 04's "
+                "LiteRT conversion needs TensorFlow",
+                "unset KERAS_BACKEND (or set it to tensorflow)",
+            )
 
     import importlib.util
 
@@ -257,8 +252,11 @@ def _doctor_checks():
     yield from _kernel_check()
 
     if runner.NOTEBOOKS_DIR.is_dir():
-        count = len(runner.discover())
-        yield "OK", f"kdtutor {_version()} from {runner.REPO_ROOT} ({count} notebooks)", None
+        notebooks = runner.discover()
+        yield "OK", f"kdtutor from {runner.REPO_ROOT} ({len(notebooks)} notebooks)", None
+        for nb in notebooks:
+            if nb.problem:
+                yield "WARN", f"{nb.path.name} cannot be run: {nb.problem}", None
     else:
         yield (
             "WARN",
@@ -272,7 +270,7 @@ def _doctor_checks():
             yield "OK", f"dataset {name}: offline, {sources[name]}", None
         else:
             level = "FAIL" if name == "mnist-5k" else "WARN"
-            yield level, f"dataset {name}: not available offline", runner._dataset_ways(name)
+            yield level, f"dataset {name}: not available offline", runner.dataset_ways(name)
 
     free = shutil.disk_usage(runner.REPO_ROOT).free / 1e9
     if free >= 2:
@@ -284,27 +282,20 @@ def _doctor_checks():
             "free some space, or delete old runs/ folders and artifacts/",
         )
 
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 1
+    usable = runner.usable_cpus()
     threads = f"{usable} CPU threads usable ({os.cpu_count()} in the machine)"
     if usable >= 2:
         yield "OK", f"{threads}; the quick profile is sized for 2", None
     else:
         yield "WARN", f"{threads}; the quick profile is sized for 2", "expect about twice the time"
 
-    gpus = tf.config.list_physical_devices("GPU")
+    if not tensorflow_works:
+        return
+    gpus = runner.gpu_names()
     if gpus:
-        yield "OK", f"GPU visible: {', '.join(gpu.name for gpu in gpus)}", None
+        yield "OK", f"GPU visible: {', '.join(gpus)}", None
     else:
         yield "OK", "no GPU visible: fine, the series is sized for a CPU", None
-
-
-def _version() -> str:
-    from kdtutor import __version__
-
-    return __version__
 
 
 def _kernel_check():

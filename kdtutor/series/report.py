@@ -70,17 +70,20 @@ def _inline_html(cell) -> str:
     return html.escape(str(cell))
 
 
+# The results were checked on loading (kdtutor.series.results.validate): a value the report
+# reads is of the right type, or missing.
+
+
 def _percent(value) -> str:
-    return f"{100 * value:.2f} %" if isinstance(value, int | float) else _NOT_RUN
+    return f"{100 * value:.2f} %" if value is not None else _NOT_RUN
 
 
 def _seconds(value) -> str:
-    return f"{value:.1f} s" if isinstance(value, int | float) else "—"
+    return f"{value:.1f} s" if value is not None else "—"
 
 
 def _spread(values) -> tuple[str, str]:
     """``("93.60 % ± 0.26", "93.5, 93.9, 93.4")`` for a list of per-seed accuracies."""
-    values = [v for v in values or [] if isinstance(v, int | float)]
     if not values:
         return _NOT_RUN, ""
     mean = statistics.fmean(values)
@@ -97,7 +100,7 @@ def _headline(results: dict, failed: str | None) -> tuple[_Table, list[str], dic
         (
             stem
             for stem in (_TEACHER, _DISTILL, "02_soft_targets_and_temperature", _TRADEOFFS)
-            if isinstance(results.get(stem, {}).get("teacher_accuracy"), int | float)
+            if results.get(stem, {}).get("teacher_accuracy") is not None
         ),
         None,
     )
@@ -125,7 +128,7 @@ def _headline(results: dict, failed: str | None) -> tuple[_Table, list[str], dic
         wins = sum(k > s for k, s in zip(kd, scratch, strict=True))
         detail = f"distilled better on {wins} of {len(kd)} seeds"
         p_value = distill.get("sign_test_p_value")
-        if isinstance(p_value, int | float):
+        if p_value is not None:
             detail += f"; sign test p = {p_value:.3g}"
         rows.append(["gain from distillation", f"{gain:+.2f} points", detail, _DISTILL])
     if distill.get("student_params") and results.get(_TEACHER, {}).get("teacher_params"):
@@ -247,7 +250,7 @@ def _run_lines(run: dict) -> list[str]:
             "Parameters: " + ", ".join(f"`{k}={v!r}`" for k, v in run["parameters"].items()) + "."
         )
     wall, own = run.get("wall_seconds"), run.get("notebook_seconds_total")
-    if isinstance(wall, int | float) and isinstance(own, int | float):
+    if wall is not None and own is not None:
         ratio = run.get("overhead_ratio")
         share = f" ({100 * ratio:.1f} % of the notebooks' time)" if ratio is not None else ""
         lines.append(
@@ -286,7 +289,9 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
     or a notebook's ``RESULTS_DIR``). ``notebooks`` is the series as
     :func:`kdtutor.series.runner.discover` returns it (for titles and the "not run"
     rows); ``None`` discovers it. Returns the paths of the two reports.
-    Raises ``FileNotFoundError`` when ``run_dir`` has no ``results.json``.
+    Raises ``FileNotFoundError`` when ``run_dir`` has no ``results.json``, and
+    :class:`kdtutor.series.results.ResultsFileError` when it cannot be read or has
+    the wrong shape.
     """
     from kdtutor.series import results as results_file
     from kdtutor.series import runner
@@ -298,16 +303,16 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
             "first, or give the folder a notebook wrote its results to."
         )
     results = results_file.load(run_dir)
-    run = results.get(runner.RUN_KEY, {})
+    run = results.get(results_file.RUN_KEY, {})
     if notebooks is None:
         try:
             notebooks = runner.discover()
         except runner.UsageError:
             notebooks = []
     failure = run.get("failure")
-    headline, notes, numbers = _headline(results, (run.get("failure") or {}).get("notebook"))
+    headline, notes, numbers = _headline(results, (failure or {}).get("notebook"))
     trade = results.get(_TRADEOFFS, {})
-    tradeoffs = [row for row in trade.get("tradeoffs") or [] if isinstance(row, dict)]
+    tradeoffs = trade.get("tradeoffs") or []
     pareto = trade.get("pareto_gzip") or []
     figures = _figures(numbers, tradeoffs)
     images = {}

@@ -3,9 +3,10 @@
 ``kdtutor run`` is built from three steps, usable on their own:
 
 - :func:`discover` finds the numbered notebooks (``NN_snake_case.ipynb``) in
-  ``notebooks/`` and reads each one's title and ``parameters`` cell.
+  ``notebooks/`` and reads each one's title and ``parameters`` cell (with papermill's
+  own reader, so what it declares is what papermill injects into).
 - :func:`plan_run` checks every argument (profile, dataset and whether it loads
-  offline, ``--only`` numbers, ``-p NAME=VALUE`` pairs against the parameters
+  offline, ``--only`` numbers, ``-p NAME=VALUE`` pairs against the names and types
   the selected notebooks declare) and returns a :class:`Plan`. It creates
   nothing, so a bad argument is refused before any kernel starts.
 - :func:`execute` runs the plan notebook by notebook in a fresh ``python3``
@@ -35,6 +36,9 @@ import threading
 import time
 from pathlib import Path
 
+from kdtutor.series import results
+from kdtutor.series.results import RUN_KEY
+
 __all__ = [
     "REPO_ROOT",
     "NOTEBOOKS_DIR",
@@ -44,11 +48,13 @@ __all__ = [
     "RUN_KEY",
     "Notebook",
     "Plan",
+    "estimate_seconds",
     "RunOutcome",
     "UsageError",
     "KERNEL_NAME",
     "discover",
-    "parameters_of",
+    "declared_parameters",
+    "dataset_ways",
     "parse_parameter",
     "plan_run",
     "execute",
@@ -56,13 +62,14 @@ __all__ = [
     "describe_failure",
     "format_seconds",
     "process_seconds",
+    "usable_cpus",
+    "gpu_names",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 RUNS_DIR = REPO_ROOT / "runs"  # git-ignored
 ARTIFACTS_DIR = REPO_ROOT / "artifacts"  # git-ignored; the notebooks' own default, shared by runs
-RUN_KEY = "_run"  # results.json key of the runner's own record (notebook stems start with digits)
 KERNEL_NAME = "python3"
 
 #: Estimated run time in seconds of each notebook on a 2-core CPU as (quick, full), with a warm
@@ -83,8 +90,6 @@ _RUNNER_PARAMETERS = {
     "RESULTS_DIR": "--out",
     "ARTIFACTS_DIR": "--artifacts",
 }
-_NOTEBOOK_FILE = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
-_PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class UsageError(ValueError):
@@ -94,8 +99,8 @@ class UsageError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class Notebook:
     """One numbered notebook: ``number`` ("03"), ``stem``, ``path``, ``title`` (its H1 heading
-    without the "NN ·" prefix) and ``parameters`` (name -> ``{"default", "help"}`` from its
-    ``parameters`` cell). ``problem`` says why the notebook could not be read."""
+    without the "NN ·" prefix) and ``parameters`` (name -> ``{"type", "default", "help"}``,
+    see :func:`declared_parameters`). ``problem`` says why the notebook could not be read."""
 
     number: str
     stem: str
@@ -123,9 +128,15 @@ class Plan:
 
     def estimate_seconds(self) -> float | None:
         """Sum of the estimated run times, or ``None`` if a notebook has no estimate."""
-        column = 0 if self.profile == "quick" else 1
-        times = [ESTIMATED_SECONDS.get(nb.stem, (None, None))[column] for nb in self.notebooks]
-        return None if None in times else float(sum(times))
+        return estimate_seconds(self.notebooks, self.profile)
+
+
+def estimate_seconds(notebooks, profile: str) -> float | None:
+    """Estimated run time of ``notebooks`` under ``profile`` ("quick" or "full") on a 2-core
+    CPU (:data:`ESTIMATED_SECONDS`), or ``None`` if one of them has no estimate."""
+    column = 0 if profile == "quick" else 1
+    times = [ESTIMATED_SECONDS.get(nb.stem, (None, None))[column] for nb in notebooks]
+    return None if None in times else float(sum(times))
 
 
 @dataclasses.dataclass
@@ -190,12 +201,12 @@ def discover(notebooks_dir=NOTEBOOKS_DIR) -> list[Notebook]:
         )
     found = []
     for path in sorted(directory.glob("*.ipynb")):
-        match = _NOTEBOOK_FILE.match(path.name)
+        match = results.NOTEBOOK_STEM.match(path.stem)
         if not match:
             continue
         try:
             nb = load_notebook_node(str(path))  # as papermill will read it
-            parameters = _parameters(nb)
+            parameters = _parameters(nb, path)
             found.append(Notebook(match[1], path.stem, path, _title(nb), parameters))
         except Exception as error:  # unreadable JSON, no parameters cell, ...
             problem = f"{type(error).__name__}: {error}".splitlines()[0]
@@ -203,45 +214,57 @@ def discover(notebooks_dir=NOTEBOOKS_DIR) -> list[Notebook]:
     return found
 
 
-def _parameters(nb) -> dict:
+def _parameters(nb, path: Path) -> dict:
     cells = [cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
     if len(cells) != 1:
         raise ValueError(f"expected one cell tagged 'parameters', found {len(cells)}")
-    return parameters_of(cells[0].source)
+    return declared_parameters(path)
 
 
-def parameters_of(source: str) -> dict:
-    """Return ``{name: {"default": source text, "help": comment}}`` for each top-level
-    assignment in a ``parameters`` cell's ``source``, in order.
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
 
-    Read with Python's own parser: papermill's line parser skips lines whose comment holds
-    a ``;`` (e.g. ``DATASET = None  # "mnist" | ...; None = ...``), which would make a
-    declared parameter look unknown.
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def declared_parameters(path) -> dict:
+    """Return ``{name: {"type", "default", "help"}}`` for the ``parameters`` cell of the
+    notebook at ``path``, in order, as papermill reads it (``papermill.inspect_notebook``).
+
+    ``type`` is the annotation (``EPOCHS: int = None`` gives ``"int"``) or ``None``,
+    ``default`` the source text of the value, ``help`` the comment after it. Raises
+    ``ValueError`` when papermill skips a line of the cell: it then cannot tell that name
+    is a parameter (its parser skips any line holding two ``=``, e.g. one in a comment).
     """
-    import io
-    import tokenize
+    import papermill
 
-    comments = {}
+    logger, collect = logging.getLogger("papermill"), _Collect()
+    saved = logger.level, logger.propagate
+    logger.addHandler(collect)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False  # its warnings become this function's error, not stray output
     try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type == tokenize.COMMENT:
-                comments[token.start[0]] = token.string.lstrip("#").strip()
-        tree = ast.parse(source)
-    except (SyntaxError, tokenize.TokenError):  # magics or a half-written cell: names only
-        names = re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)\s*(.*)$", source, re.MULTILINE)
-        return {name: {"default": value.split("#")[0].strip(), "help": ""} for name, value in names}
-    found = {}
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-        if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
-            continue
-        for target in targets:
-            if isinstance(target, ast.Name):
-                found[target.id] = {
-                    "default": ast.get_source_segment(source, node.value),
-                    "help": comments.get(node.end_lineno, ""),
-                }
-    return found
+        found = papermill.inspect_notebook(str(path))
+    finally:
+        logger.removeHandler(collect)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+    if collect.messages:
+        raise ValueError(
+            f"papermill cannot read its parameters cell: {collect.messages[0]} Reword that "
+            "line so it holds one '=' (none in its comment)."
+        )
+    return {
+        name: {
+            "type": None if info["inferred_type_name"] == "None" else info["inferred_type_name"],
+            "default": info["default"],
+            "help": info["help"],
+        }
+        for name, info in found.items()
+    }
 
 
 # --- arguments -------------------------------------------------------------------------------
@@ -257,7 +280,7 @@ def parse_parameter(text: str) -> tuple[str, object]:
     """
     name, equals, raw = text.partition("=")
     name = name.strip()
-    if not equals or not _PARAMETER_NAME.match(name):
+    if not equals or not name.isidentifier():
         raise UsageError(
             f"-p {text!r} is not NAME=VALUE. Examples: -p EPOCHS=3, -p SEEDS=5, "
             "-p SWEEP_TEMPERATURES=[2.0,8.0], -p CHECK_CLAIMS=False, -p TEACHER='\"hinton\"'."
@@ -283,12 +306,57 @@ def _lists(value):
     return value
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# The -p values each declared type takes (`EPOCHS: int = None`), and an example of one.
+_TYPES = {
+    "int": ("an int", _is_int, "3"),
+    "float": ("a number", lambda value: _is_int(value) or isinstance(value, float), "0.5"),
+    "bool": ("True or False", lambda value: isinstance(value, bool), "False"),
+    "str": ("text", lambda value: isinstance(value, str), "text"),
+    "list": ("a list", lambda value: isinstance(value, list), "[2.0,8.0]"),
+}
+
+
+def _described(value) -> str:
+    if value is None:
+        return "None"
+    kinds = {bool: "a bool", int: "an int", float: "a float", str: "text", list: "a list"}
+    return f"{value!r} ({kinds.get(type(value), type(value).__name__)})"
+
+
+def _check_type(notebook: Notebook, name: str, value, text: str) -> None:
+    """Refuse a ``-p`` value that does not fit the type ``notebook`` declares for ``name``;
+    ``None`` fits every parameter whose default is ``None`` (the profile's value)."""
+    declared = notebook.parameters[name]
+    kind = (declared["type"] or "").split("[")[0]  # list[float] -> list
+    if kind not in _TYPES:  # no annotation: papermill injects what it is given
+        return
+    expected, fits, example = _TYPES[kind]
+    nullable = declared["default"] == "None"
+    example = example if nullable else declared["default"]
+    if fits(value) or (value is None and nullable):
+        return
+    raise UsageError(
+        f"-p {text.strip()}: {name} takes {expected}{' or None' if nullable else ''} (notebook "
+        f"{notebook.number} declares {name}: {declared['type']} = {declared['default']}); got "
+        f"{_described(value)}. For example: -p {name}={example}."
+    )
+
+
 def _select(notebooks: list[Notebook], only: str | None) -> list[Notebook]:
     if not notebooks:
         raise UsageError("No numbered notebooks (NN_name.ipynb) found.")
     valid = ", ".join(f"{nb.number} ({nb.stem})" for nb in notebooks)
-    if only is None or not only.strip():
+    if only is None:
         return notebooks
+    if not only.replace(",", "").strip():
+        raise UsageError(
+            f"--only {only!r} names no notebook; give numbers or names separated by commas "
+            f"(--only 01,03), or leave --only out to run them all. Valid: {valid}."
+        )
     wanted = []
     for part in only.split(","):
         part = part.strip()
@@ -301,7 +369,8 @@ def _select(notebooks: list[Notebook], only: str | None) -> list[Notebook]:
     return sorted(wanted, key=lambda nb: nb.stem)  # always in series order
 
 
-def _dataset_ways(name: str) -> str:
+def dataset_ways(name: str) -> str:
+    """How to make dataset ``name`` load offline (for messages)."""
     from kdtutor import data
 
     ways = {
@@ -332,9 +401,10 @@ def plan_run(
     the ``parameters`` cell of at least one selected notebook and is injected
     only into the notebooks that declare it. Raises :class:`UsageError` with
     the valid choices for an unknown profile, dataset, notebook or parameter,
-    a malformed ``-p``, a dataset that needs a download (unless
-    ``allow_download``), or an ``out`` folder that already holds a run
-    (unless ``force``).
+    a malformed ``-p`` or one whose value does not fit the type the parameters
+    cell declares (``EPOCHS: int = None``), an ``only`` that names no notebook,
+    a dataset that needs a download (unless ``allow_download``), or an ``out``
+    folder that already holds a run (unless ``force``).
     """
     from kdtutor.data import DATASET_NAMES, offline_sources
     from kdtutor.series.profiles import PROFILES
@@ -345,12 +415,12 @@ def plan_run(
         raise UsageError(
             f"Unknown dataset {dataset!r}; valid datasets: {', '.join(DATASET_NAMES)}."
         )
-    parsed = {}
+    parsed, texts = {}, {}
     for text in parameters:
         name, value = parse_parameter(text)
         if name in _RUNNER_PARAMETERS:
             raise UsageError(f"Set {name} with {_RUNNER_PARAMETERS[name]}, not with -p.")
-        parsed[name] = value
+        parsed[name], texts[name] = value, text
 
     notebooks_dir = Path(notebooks_dir).resolve()
     selected = _select(discover(notebooks_dir), only)
@@ -370,6 +440,10 @@ def plan_run(
             f"{', '.join(nb.number for nb in selected)}. Valid -p names: {', '.join(settable)} "
             "(see kdtutor list --parameters)."
         )
+    for name, value in parsed.items():
+        for nb in selected:
+            if name in nb.parameters:
+                _check_type(nb, name, value, texts[name])
 
     used = dataset or PROFILES[profile]["dataset"]
     source = offline_sources().get(used)
@@ -377,7 +451,7 @@ def plan_run(
         given = "--dataset" if dataset else f"profile {profile!r}'s dataset"
         raise UsageError(
             f"Dataset {used!r} ({given}) is not available offline here. To get it: "
-            f"{_dataset_ways(used)}. Or choose --dataset mnist-5k (always offline). "
+            f"{dataset_ways(used)}. Or choose --dataset mnist-5k (always offline). "
             "`kdtutor datasets` shows what loads offline."
         )
 
@@ -555,6 +629,25 @@ def _register_engine() -> str:
 # --- execution -------------------------------------------------------------------------------
 
 
+def usable_cpus() -> int:
+    """CPU threads this process may run on (its affinity: a container's or a job's share)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def gpu_names() -> list[str]:
+    """The GPUs TensorFlow sees, e.g. ``["/physical_device:GPU:0"]``; imports TensorFlow.
+
+    Quietly: ``import kdtutor`` (which runs before this module) makes TensorFlow's import
+    quiet, including the "failed call to cuInit" of a CUDA build on a machine without a GPU.
+    """
+    import tensorflow as tf
+
+    return [device.name for device in tf.config.list_physical_devices("GPU")]
+
+
 def _versions() -> dict:
     import keras
     import papermill
@@ -572,36 +665,26 @@ def _versions() -> dict:
 
 
 def _machine() -> dict:
-    import tensorflow as tf
-
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count()
     return {
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
-        "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],
+        "cpus_usable": usable_cpus(),
+        "gpus": gpu_names(),
     }
 
 
 def _write_run_record(out_dir: Path, record: dict) -> None:
-    from kdtutor.series import results
-
     everything = results.load(out_dir)
     everything[RUN_KEY] = record
     results.write_json_atomically(out_dir / results.RESULTS_FILE, everything)
 
 
 def _clear_previous_run(out_dir: Path) -> None:
-    from kdtutor.series import results
-
     shutil.rmtree(out_dir / "logs", ignore_errors=True)
     for path in out_dir.iterdir():
         if (
             path.name in (results.RESULTS_FILE, "report.md", "report.html")
-            or _NOTEBOOK_FILE.match(path.name)
+            or (path.suffix == ".ipynb" and results.NOTEBOOK_STEM.match(path.stem))
             or (path.name.startswith("report_") and path.suffix == ".png")
         ):
             path.unlink()
@@ -682,19 +765,13 @@ def execute(plan: Plan, *, stream=None, started: float | None = None) -> RunOutc
     """
     import papermill
 
-    from kdtutor.series import results
-
     stream = stream or sys.stdout
     started = time.perf_counter() if started is None else started
-    # papermill's own parameter parser skips some valid lines and then warns that the
-    # parameter is unknown; plan_run has already checked every name with Python's parser.
-    logging.getLogger("papermill").setLevel(logging.ERROR)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     if plan.force:
         _clear_previous_run(plan.out_dir)
     engine = _register_engine()
     progress = _Progress(stream, len(plan.notebooks), live=stream.isatty())
-    column = 0 if plan.profile == "quick" else 1
     record = {
         "status": "running",
         "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -713,8 +790,7 @@ def execute(plan: Plan, *, stream=None, started: float | None = None) -> RunOutc
         output = plan.out_dir / notebook.path.name
         kernel_log = plan.out_dir / "logs" / f"{notebook.stem}.kernel.log"
         kernel_log.parent.mkdir(exist_ok=True)
-        estimate = ESTIMATED_SECONDS.get(notebook.stem, (None, None))[column]
-        progress.notebook_start(position, notebook, estimate)
+        progress.notebook_start(position, notebook, estimate_seconds([notebook], plan.profile))
         begin = time.perf_counter()
         error = None
         try:
