@@ -35,7 +35,13 @@ def check_built_model(model, function: str) -> None:
 
 def is_cloneable(model) -> bool:
     """True for Sequential and Functional models (rebuilt from their config), not subclasses."""
-    return isinstance(model, keras.Sequential) or getattr(model, "_is_graph_network", False)
+    if isinstance(model, keras.Sequential):
+        return True
+    # keras.Model(inputs, outputs) returns an instance of Keras' own Functional class, which
+    # keras does not export (Keras 2's `_is_graph_network` flag is gone in Keras 3). A
+    # subclass of it may have a constructor of its own, so only the class itself counts.
+    cls = type(model)
+    return cls.__name__ == "Functional" and cls.__module__.startswith("keras.")
 
 
 def uncompiled_copy(model: keras.Model) -> keras.Model:

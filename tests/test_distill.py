@@ -6,16 +6,19 @@ formulas, finite differences for the gradient, Keras' own cross-entropy and
 """
 
 import os
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
 import kdtutor
 from kdtutor import DistillModel, distillation_loss, softened_softmax, strip_softmax
+from kdtutor.distill import MAX_TEMPERATURE
 
 TEMPERATURES = [1.0, 2.0, 4.0, 8.0, 20.0]
 NUM_CLASSES = 10
@@ -91,9 +94,10 @@ def test_softened_softmax_matches_numpy(temperature):
 
 
 def test_high_temperature_approaches_uniform_and_keeps_ranking():
-    logits = random_logits(2)
-    soft = keras.ops.convert_to_numpy(softened_softmax(logits, 1000.0))
-    np.testing.assert_allclose(soft, 1.0 / NUM_CLASSES, atol=2e-3)
+    logits = random_logits(2, scale=1.0)
+    soft = keras.ops.convert_to_numpy(softened_softmax(logits, MAX_TEMPERATURE))
+    # |logits| < 4 here: softmax(z / 100) stays within a factor exp(0.08) of uniform.
+    np.testing.assert_allclose(soft, 1.0 / NUM_CLASSES, rtol=0.1)
     np.testing.assert_array_equal(np.argsort(soft, axis=-1), np.argsort(logits, axis=-1))
 
 
@@ -241,14 +245,33 @@ def test_keras_distiller_default_loss_is_not_the_kd_loss(data):
 # -- DistillModel: training ---------------------------------------------------------------------
 def test_teacher_is_frozen_and_run_in_inference_mode(data):
     x, y = data
+    # Dropout(0.5) changes the teacher's logits when it runs with training=True; BatchNorm's
+    # moving statistics would change if it were trainable.
     teacher = tiny_teacher(batch_norm=True)
     before = [w.copy() for w in teacher.get_weights()]
+    student = tiny_student()
+    teacher_logits = keras.ops.convert_to_numpy(teacher(x, training=False))
+    student_logits = keras.ops.convert_to_numpy(student(x, training=False))
+    # On an identical copy: training=True also moves BatchNorm's statistics.
+    dropped = keras.ops.convert_to_numpy(tiny_teacher(batch_norm=True)(x, training=True))
+    assert np_kd_loss(dropped, student_logits, 4.0) > 1.01 * np_kd_loss(
+        teacher_logits, student_logits, 4.0
+    )  # so the check below can tell the two modes apart
+
+    model = DistillModel(teacher, student, temperature=4.0, alpha=0.0)
+    model.compile(optimizer=keras.optimizers.SGD(0.0))  # weights stay, the loss is exact
+    history = model.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
+    np.testing.assert_allclose(
+        history.history["distillation_loss"][0],
+        np_kd_loss(teacher_logits, student_logits, 4.0),
+        rtol=1e-5,
+    )
+
     model = DistillModel(teacher, tiny_student(), temperature=4.0, alpha=0.1)
     model.compile(optimizer=keras.optimizers.Adam(0.01))
     model.fit(x, y, epochs=2, batch_size=32, verbose=0)
     after = teacher.get_weights()
     assert teacher.trainable is False
-    # BatchNorm moving statistics change if the teacher ever runs with training=True.
     assert len(before) == len(after)
     for old, new in zip(before, after, strict=True):
         np.testing.assert_array_equal(old, new)
@@ -357,7 +380,7 @@ def test_setting_a_bad_temperature_later_is_refused():
     model = DistillModel(tiny_teacher(), tiny_student())
     with pytest.raises(ValueError, match="temperature"):
         model.temperature = -2
-    assert model.temperature == 4.0
+    assert model.temperature == 8.0
 
 
 def test_mismatched_output_shapes_are_refused():
@@ -450,3 +473,373 @@ def test_save_load_round_trip_and_student_export(data, tmp_path):
     student = keras.models.load_model(student_path)
     assert not isinstance(student, DistillModel)
     np.testing.assert_array_equal(student.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+# -- labels as Keras accepts them ---------------------------------------------------------------
+def np_accuracy(labels, logits):
+    return float(np.mean(np.argmax(logits, axis=-1) == labels))
+
+
+@pytest.mark.parametrize("form", ["ids", "column", "one_hot", "pandas_series"])
+def test_labels_shaped_as_keras_accepts_them_give_the_right_loss_and_accuracy(data, form):
+    x, y = data
+    labels = {
+        "ids": y,
+        "column": y[:, None],
+        "one_hot": np.eye(NUM_CLASSES, dtype=np.float32)[y],
+        "pandas_series": pd.Series(y),
+    }[form]
+    teacher, student = tiny_teacher(), tiny_student()
+    model = DistillModel(teacher, student, temperature=4.0, alpha=0.5)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), metrics=["accuracy"])
+    history = model.fit(x, labels, epochs=2, batch_size=32, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+    result = model.evaluate(x, labels, batch_size=len(x), verbose=0, return_dict=True)
+    student_logits = keras.ops.convert_to_numpy(student(x, training=False))
+    teacher_logits = keras.ops.convert_to_numpy(teacher(x, training=False))
+    expected_loss = 0.5 * np_cross_entropy(y, student_logits) + 0.5 * np_kd_loss(
+        teacher_logits, student_logits, 4.0
+    )
+    np.testing.assert_allclose(result["loss"], expected_loss, rtol=1e-5)
+    np.testing.assert_allclose(
+        result["student_loss"], np_cross_entropy(y, student_logits), rtol=1e-5
+    )
+    # The same accuracy as NumPy's, and as a plain Keras model given the same labels.
+    assert result["accuracy"] == pytest.approx(np_accuracy(y, student_logits), abs=1e-6)
+    plain = keras.models.clone_model(student)
+    plain.set_weights(student.get_weights())
+    if form == "one_hot":
+        plain_loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+    else:
+        plain_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    plain.compile(loss=plain_loss, metrics=["accuracy"])
+    plain_accuracy = plain.evaluate(x, labels, batch_size=len(x), verbose=0, return_dict=True)
+    assert result["accuracy"] == pytest.approx(plain_accuracy["accuracy"], abs=1e-6)
+
+
+def test_labels_of_another_shape_are_refused_with_the_shapes_accepted(data):
+    x, y = data
+    model = DistillModel(tiny_teacher(), tiny_student())
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match=r"\(N,\) or \(N, 1\).*\(N, 10\); got shape .*5"):
+        model.fit(x, np.eye(5, dtype=np.float32)[y % 5], epochs=1, verbose=0)
+
+
+# -- probabilities that no layer shows ----------------------------------------------------------
+class SoftmaxInCall(keras.Model):
+    """A subclassed teacher that returns ops.softmax(...) from call()."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flatten = keras.layers.Flatten()
+        self.dense = keras.layers.Dense(NUM_CLASSES)
+
+    def call(self, inputs, training=None):
+        return keras.ops.softmax(self.dense(self.flatten(inputs)))
+
+
+def probability_teacher(kind):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((28, 28, 1))
+    flat = keras.layers.Flatten()(inputs)
+    if kind == "subclassed_ops_softmax":
+        return SoftmaxInCall(name="subclassed")
+    if kind == "functional_ops_softmax":
+        return keras.Model(inputs, keras.ops.softmax(keras.layers.Dense(NUM_CLASSES)(flat)))
+    if kind == "nested_sequential":
+        head = keras.Sequential([keras.layers.Dense(NUM_CLASSES), keras.layers.Softmax()])
+        return keras.Sequential([inputs, keras.layers.Flatten(), head])
+    if kind == "nested_in_functional":
+        head = keras.Sequential(
+            [keras.Input((784,)), keras.layers.Dense(NUM_CLASSES, activation="softmax")]
+        )
+        return keras.Model(inputs, head(flat))
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "subclassed_ops_softmax",
+        "functional_ops_softmax",
+        "nested_sequential",
+        "nested_in_functional",
+    ],
+)
+def test_teachers_that_output_probabilities_are_refused(data, kind):
+    x, y = data
+    teacher = probability_teacher(kind)
+    probabilities = keras.ops.convert_to_numpy(teacher(x[:8]))
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)  # the premise
+    if kind.startswith("nested"):
+        # Seen in the layers: refused at construction, and strip_softmax() fixes it.
+        pattern = r"teacher.*ends in a softmax.*probabilities.*logits.*strip_softmax\(teacher\)"
+        with pytest.raises(ValueError, match=pattern):
+            DistillModel(teacher, tiny_student())
+        logits_model = strip_softmax(teacher)
+        np.testing.assert_allclose(
+            np_softmax(keras.ops.convert_to_numpy(logits_model(x))), teacher(x), atol=1e-6
+        )
+        teacher = logits_model
+        model = DistillModel(teacher, tiny_student(), alpha=0.0)
+        model.compile(optimizer="sgd")
+        model.fit(x, y, epochs=1, verbose=0)
+        return
+    # Seen only in the outputs: refused when fit()/evaluate() start, and by the cache.
+    model = DistillModel(teacher, tiny_student())
+    model.compile(optimizer="sgd")
+    for run in (
+        lambda: model.fit(x, y, epochs=1, verbose=0),
+        lambda: model.evaluate(x, y, verbose=0),
+        lambda: model.cache_teacher_logits(x, y),
+    ):
+        pattern = r"teacher.*look like probabilities.*softmax.*logits.*Fix.*return its logits"
+        with pytest.raises(ValueError, match=pattern) as error:
+            run()
+        assert "strip_softmax" not in str(error.value)  # it cannot fix these
+
+
+def test_a_bare_softmax_layer_as_teacher_is_refused_and_strip_softmax_fixes_it():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).random((16, 20), dtype=np.float32)
+    layer = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probs")
+    probabilities = keras.ops.convert_to_numpy(layer(x))
+    student = keras.Sequential([keras.Input((20,)), keras.layers.Dense(NUM_CLASSES)])
+    with pytest.raises(ValueError, match=r"teacher.*softmax.*logits.*strip_softmax\(teacher\)"):
+        DistillModel(layer, student)
+    logits_layer = strip_softmax(layer)
+    np.testing.assert_allclose(
+        np_softmax(keras.ops.convert_to_numpy(logits_layer(x))), probabilities, atol=1e-6
+    )
+    DistillModel(logits_layer, student)
+
+
+def test_cached_probabilities_are_refused(data):
+    x, y = data
+    model = DistillModel(tiny_teacher(), tiny_student())
+    model.compile(optimizer="sgd")
+    targets = model.cache_teacher_logits(x, y)
+    targets["teacher_logits"] = np_softmax(targets["teacher_logits"]).astype(np.float32)
+    with pytest.raises(ValueError, match=r"cached teacher logits.*probabilities"):
+        model.fit(x, targets, epochs=1, verbose=0)
+
+
+def test_the_output_check_runs_once_not_at_every_step(data, monkeypatch):
+    import kdtutor.distill
+
+    x, y = data
+    checked = []
+    original = kdtutor.distill._looks_like_probabilities
+    monkeypatch.setattr(
+        kdtutor.distill,
+        "_looks_like_probabilities",
+        lambda outputs: checked.append(np.shape(outputs)) or original(outputs),
+    )
+    model = DistillModel(tiny_teacher(), tiny_student())
+    model.compile(optimizer="sgd")
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)  # 12 steps
+    assert checked == [(32, NUM_CLASSES), (32, NUM_CLASSES)]  # teacher and student, once
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    model.evaluate(x, y, verbose=0)
+    assert len(checked) == 2
+
+
+# -- hyper-parameters that change during fit --------------------------------------------------
+def test_defaults_are_the_recipe_the_notebooks_teach():
+    model = DistillModel(tiny_teacher(), tiny_student())
+    assert (model.temperature, model.alpha) == (8.0, 0.5)
+
+
+class ChangeAtBatch(keras.callbacks.Callback):
+    def __init__(self, batch, **changes):
+        super().__init__()
+        self.batch, self.changes = batch, changes
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.batch:
+            for name, value in self.changes.items():
+                setattr(self.model, name, value)
+
+
+def test_a_callback_may_change_temperature_and_alpha_during_fit(data):
+    x, y = data
+    x, y = x[:64], y[:64]
+    teacher, student = tiny_teacher(), tiny_student()
+    model = DistillModel(teacher, student, temperature=2.0, alpha=0.2)
+    model.compile(optimizer=keras.optimizers.SGD(0.0))  # weights stay: exact references
+    history = model.fit(
+        x,
+        y,
+        epochs=2,
+        batch_size=32,
+        shuffle=False,
+        verbose=0,
+        callbacks=[ChangeAtBatch(1, temperature=8.0, alpha=0.6)],
+    )
+    assert (model.temperature, model.alpha) == (8.0, 0.6)
+    t = keras.ops.convert_to_numpy(teacher(x, training=False))
+    s = keras.ops.convert_to_numpy(student(x, training=False))
+
+    def np_total(rows, temperature, alpha):
+        return alpha * np_cross_entropy(y[rows], s[rows]) + (1 - alpha) * np_kd_loss(
+            t[rows], s[rows], temperature
+        )
+
+    first, second = slice(0, 32), slice(32, 64)
+    # Epoch 1: batch 0 at the old values, batch 1 at the new ones (the mean of the two).
+    epoch_1 = (np_total(first, 2.0, 0.2) + np_total(second, 8.0, 0.6)) / 2
+    np.testing.assert_allclose(history.history["loss"][0], epoch_1, rtol=1e-5)
+    np.testing.assert_allclose(
+        history.history["distillation_loss"][0],
+        (np_kd_loss(t[first], s[first], 2.0) + np_kd_loss(t[second], s[second], 8.0)) / 2,
+        rtol=1e-5,
+    )
+    # Epoch 2: the new values throughout.
+    np.testing.assert_allclose(
+        history.history["loss"][1], np_total(slice(0, 64), 8.0, 0.6), rtol=1e-5
+    )
+
+
+def test_a_bad_value_set_during_fit_is_refused(data):
+    x, y = data
+    model = DistillModel(tiny_teacher(), tiny_student())
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match="alpha"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[ChangeAtBatch(1, alpha=2.0)])
+    assert model.alpha == 0.5
+
+
+# -- the temperature's upper bound --------------------------------------------------------------
+def test_max_temperature_is_where_float32_keeps_one_in_a_thousand():
+    assert MAX_TEMPERATURE == 100.0
+    rng = np.random.default_rng(12)
+    teacher = (rng.normal(size=(64, NUM_CLASSES)) * 5).astype(np.float32)
+    student = (rng.normal(size=(64, NUM_CLASSES)) * 5).astype(np.float32)
+    for temperature in (1.0, 10.0, MAX_TEMPERATURE):
+        for row in range(len(teacher)):
+            one = slice(row, row + 1)
+            got = float(distillation_loss(teacher[one], student[one], temperature))
+            expected = np_kd_loss(teacher[one], student[one], temperature)  # float64
+            np.testing.assert_allclose(got, expected, rtol=1e-3, err_msg=f"T={temperature}")
+
+
+@pytest.mark.parametrize("temperature", [MAX_TEMPERATURE * 1.01, 1e3, 1e4, 1e6])
+def test_temperatures_above_the_bound_are_refused(temperature):
+    pattern = r"temperature.*at most .*MAX_TEMPERATURE = 100.*float32"
+    with pytest.raises(ValueError, match=pattern):
+        distillation_loss(random_logits(1), random_logits(2), temperature)
+    with pytest.raises(ValueError, match=pattern):
+        softened_softmax(random_logits(1), temperature)
+    with pytest.raises(ValueError, match=pattern):
+        DistillModel(tiny_teacher(), tiny_student(), temperature=temperature)
+    model = DistillModel(tiny_teacher(), tiny_student(), temperature=MAX_TEMPERATURE)
+    with pytest.raises(ValueError, match=pattern):
+        model.temperature = temperature
+    assert model.temperature == MAX_TEMPERATURE
+
+
+# -- alpha = 0 without labels, with metrics that need them ------------------------------------
+def test_alpha_zero_without_labels_skips_label_metrics_with_one_warning(data):
+    x, y = data
+    teacher, student = tiny_teacher(), tiny_student()
+    model = DistillModel(teacher, student, temperature=2.0, alpha=0.0)
+    model.compile(optimizer=keras.optimizers.SGD(0.0), metrics=["accuracy"])
+    targets = model.cache_teacher_logits(x)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(
+            x,
+            targets,
+            epochs=2,
+            batch_size=32,
+            verbose=0,
+            validation_data=(x[:32], y[:32]),  # with labels: val_accuracy is reported
+        )
+        result = model.evaluate(x, targets, verbose=0, return_dict=True, batch_size=len(x))
+    messages = [str(w.message) for w in caught if "need labels" in str(w.message)]
+    assert len(messages) == 1, messages
+    assert "'accuracy'" in messages[0] and "cache_teacher_logits(x, y)" in messages[0]
+    assert "accuracy" not in history.history and "accuracy" not in result
+    t = keras.ops.convert_to_numpy(teacher(x, training=False))
+    s = keras.ops.convert_to_numpy(student(x, training=False))
+    np.testing.assert_allclose(result["loss"], np_kd_loss(t, s, 2.0), rtol=1e-5)
+    np.testing.assert_allclose(
+        history.history["val_accuracy"][-1], np_accuracy(y[:32], s[:32]), atol=1e-6
+    )
+
+
+# -- caching over a tf.data pipeline ------------------------------------------------------------
+def test_cache_teacher_logits_on_a_shuffling_dataset_keeps_pairs_together(data):
+    x, y = data
+    teacher = tiny_teacher()
+    model = DistillModel(teacher, tiny_student(), temperature=4.0, alpha=0.5)
+    model.compile(optimizer="sgd")
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(x), seed=1, reshuffle_each_iteration=True)
+        .batch(32)
+    )
+    cached = model.cache_teacher_logits(dataset)
+    assert isinstance(cached, tf.data.Dataset)
+    index_of = {row.tobytes(): i for i, row in enumerate(x)}
+    seen = []
+    for _ in range(2):  # the same pairs at every pass
+        for images, targets in cached.as_numpy_iterator():
+            assert len(images) == 32
+            rows = [index_of[image.tobytes()] for image in images]
+            recomputed = keras.ops.convert_to_numpy(teacher(x[rows], training=False))
+            np.testing.assert_allclose(targets["teacher_logits"], recomputed, rtol=1e-5, atol=1e-6)
+            np.testing.assert_array_equal(targets["labels"], y[rows])
+            seen += rows
+    assert sorted(seen) == sorted(list(range(len(x))) * 2)
+    assert seen[:32] != list(range(32))  # the pass really was shuffled
+    reshuffled = cached.unbatch().shuffle(len(x)).batch(16)
+    history = model.fit(reshuffled, epochs=1, shuffle=False, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+# -- mixed precision ----------------------------------------------------------------------------
+@pytest.fixture
+def mixed_precision():
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def test_mixed_precision_training_keeps_the_kd_loss_in_float32(data, mixed_precision):
+    x, y = data
+    teacher, student = tiny_teacher(), tiny_student()
+    model = DistillModel(teacher, student, temperature=4.0, alpha=0.5)
+    model.compile(optimizer=keras.optimizers.Adam(0.01))
+    history = model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    for key in ("loss", "student_loss", "distillation_loss"):
+        assert np.isfinite(history.history[key]).all(), key
+    student_logits = student(x, training=False)
+    teacher_logits = teacher(x, training=False)
+    assert student_logits.dtype == "float16"  # the premise: a float16 forward pass
+    loss = model.compute_loss(x=x, y=y, y_pred=student_logits, training=False)
+    assert keras.backend.standardize_dtype(loss.dtype) == "float32"
+    # float16 arithmetic would be ~1e-3 off; float32 on the same float16 logits is ~1e-6 off.
+    t = keras.ops.convert_to_numpy(teacher_logits).astype(np.float64)
+    s = keras.ops.convert_to_numpy(student_logits).astype(np.float64)
+    expected = 0.5 * np_cross_entropy(y, s) + 0.5 * np_kd_loss(t, s, 4.0)
+    np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+    soft = distillation_loss(teacher_logits, student_logits, 4.0)
+    assert keras.backend.standardize_dtype(soft.dtype) == "float32"
+    np.testing.assert_allclose(float(soft), np_kd_loss(t, s, 4.0), rtol=1e-5)
+
+
+# -- config ----------------------------------------------------------------------------------
+def test_get_config_builds_on_the_keras_config():
+    model = DistillModel(tiny_teacher(), tiny_student(), temperature=6.0, alpha=0.25, name="kd")
+    config = model.get_config()
+    base = keras.Model.get_config(model)  # what super().get_config() gives
+    assert set(base) >= {"name", "trainable", "dtype"}
+    for key, value in base.items():
+        assert config[key] == value, key
+    clone = DistillModel.from_config(config)
+    assert clone.name == "kd" and (clone.temperature, clone.alpha) == (6.0, 0.25)
