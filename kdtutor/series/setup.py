@@ -1,0 +1,117 @@
+"""The notebooks' bookkeeping in one call each: settings, seeds, clock, teacher, results.
+
+A notebook's Setup cell, right after its ``parameters`` cell, is::
+
+    from kdtutor.series import setup          # first: starts the notebook's clock
+    import keras, numpy as np, kdtutor
+    run = setup.start("03_distilling_the_student", globals())
+
+:func:`start` reads the notebook's parameters (every upper-case name whose lower-case form
+is a profile setting, e.g. ``STUDENT_EPOCHS`` -> ``student_epochs``; ``None`` means "the
+profile's value"), resolves the profile, seeds Keras, and prints one compact line. The
+returned :class:`NotebookRun` then gives the cached teacher (:meth:`NotebookRun.teacher`)
+and records the notebook's key numbers with its own run time (:meth:`NotebookRun.record`).
+A learner never needs to read this module: it holds no lesson.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from kdtutor.series import profiles, results
+
+__all__ = ["NotebookRun", "start"]
+
+# The clock starts when the Setup cell imports this module, before TensorFlow: the
+# notebook's own time includes its imports (the runner counts the rest as its overhead).
+_IMPORTED_AT = time.perf_counter()
+
+# Parameters every notebook may declare that are not profile settings.
+_RUN_PARAMETERS = {"PROFILE", "RESULTS_DIR", "ARTIFACTS_DIR", "SEED", "CHECK_CLAIMS"}
+
+
+@dataclasses.dataclass
+class NotebookRun:
+    """One execution of a notebook: its ``stem``, resolved ``settings`` and where things go.
+
+    ``settings`` is the profile's dict with the notebook's overrides applied;
+    ``results_dir`` holds ``results.json``, ``artifacts_dir`` the cached models; ``seed``
+    seeds Keras (weights, shuffling, dropout); ``check_claims`` says whether the notebook
+    asserts the size of its effects (off for deliberately tiny test runs).
+    """
+
+    stem: str
+    settings: dict
+    results_dir: Path
+    artifacts_dir: Path
+    seed: int = 0
+    check_claims: bool = True
+    started: float = dataclasses.field(default_factory=lambda: _IMPORTED_AT)
+
+    @property
+    def seconds(self) -> float:
+        """Seconds since the notebook's Setup cell began (its imports included)."""
+        return time.perf_counter() - self.started
+
+    def teacher(self, data, *, epochs: int | None = None):
+        """Return ``(teacher, info)``: the teacher notebook 01 trains, from the cache or trained.
+
+        Trained on ``data`` with the profile's recipe (:func:`kdtutor.training.train_teacher`)
+        for ``epochs`` (default: the profile's ``teacher_epochs``); ``info`` says whether it
+        came from the cache (see :func:`kdtutor.series.artifacts.load_or_train_teacher`).
+        """
+        from kdtutor.series.artifacts import load_or_train_teacher
+
+        return load_or_train_teacher(
+            data,
+            cache_dir=self.artifacts_dir,
+            architecture=self.settings["teacher"],
+            epochs=self.settings["teacher_epochs"] if epochs is None else epochs,
+            batch_size=self.settings["batch_size"],
+            learning_rate=self.settings["learning_rate"],
+            seed=self.seed,
+        )
+
+    def record(self, values: dict) -> Path:
+        """Merge ``values`` and the notebook's run time into ``results.json``; return its path."""
+        return results.record(self.results_dir, self.stem, {**values, "seconds": self.seconds})
+
+
+def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
+    """Resolve a notebook's settings, seed Keras, print one line; return the :class:`NotebookRun`.
+
+    ``stem`` is the notebook's file name without ``.ipynb``; ``parameters`` its namespace
+    (``globals()``), from which the upper-case names are read. A name that is neither a
+    profile setting nor one of ``PROFILE``, ``RESULTS_DIR``, ``ARTIFACTS_DIR``, ``SEED``,
+    ``CHECK_CLAIMS`` stays the notebook's own (e.g. ``TEMPERATURES`` for a plot). Raises
+    ``ValueError`` for an unknown profile. Checks the environment first
+    (:func:`kdtutor.check_versions`), so a wrong one fails here, not forty cells later.
+    """
+    import keras
+
+    import kdtutor
+
+    versions = kdtutor.check_versions()
+    profile = parameters.get("PROFILE", "quick")
+    known = set(profiles.PROFILES.get(profile, {}))
+    overrides = {
+        name.lower(): value
+        for name, value in parameters.items()
+        if name.isupper() and name.lower() in known and name not in _RUN_PARAMETERS
+    }
+    settings = profiles.resolve(profile, **overrides)
+    seed = int(parameters.get("SEED", 0))
+    keras.utils.set_random_seed(seed)
+    run = NotebookRun(
+        stem=stem,
+        settings=settings,
+        results_dir=Path(parameters.get("RESULTS_DIR", "../runs/latest")),
+        artifacts_dir=Path(parameters.get("ARTIFACTS_DIR", "../artifacts")),
+        seed=seed,
+        check_claims=bool(parameters.get("CHECK_CLAIMS", True)),
+    )
+    if not quiet:
+        print(f"{profile} profile, {settings['dataset']}, seed {seed} | {versions}")
+    return run
