@@ -64,8 +64,12 @@ def image_grid(images, labels, class_names, *, rows: int = 3, cols: int = 8, tit
 
 
 def class_counts(y_train, y_test, class_names):
-    """Bar plot of how many train and test images each class has."""
-    fig = _figure(8, 3)
+    """Bar plot of how many train and test images each class has.
+
+    The legend sits above the axes, so with balanced classes (every bar the same height)
+    it covers no bar.
+    """
+    fig = _figure(8, 3.2)
     ax = fig.subplots()
     positions = np.arange(len(class_names))
     for offset, (labels, name) in zip(
@@ -74,8 +78,9 @@ def class_counts(y_train, y_test, class_names):
         counts = np.bincount(labels, minlength=len(class_names))
         ax.bar(positions + offset, counts, width=0.4, label=f"{name} ({len(labels):,})")
     ax.set_xticks(positions, class_names, rotation=30 if len(class_names[0]) > 2 else 0)
+    ax.set_xlabel("class")
     ax.set_ylabel("images")
-    ax.legend()
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     return fig
 
 
@@ -151,28 +156,48 @@ def soft_targets(
 
     ``probabilities_by_temperature`` maps T to a ``(num_classes,)`` vector;
     ``image`` (28 x 28 x 1) is drawn in a first panel when given, and the bar
-    of class index ``highlight`` is drawn in a contrasting colour. The y axis
-    is logarithmic so that the small "dark knowledge" probabilities show.
+    of class index ``highlight`` is drawn in a contrasting colour, its value
+    written above it. All panels have the same logarithmic y axis, whose floor
+    lies a decade below the smallest positive probability shown, so that every
+    bar, however small its "dark knowledge" probability, is visible.
     """
     temperatures = list(probabilities_by_temperature)
+    vectors = [np.asarray(probabilities_by_temperature[t], dtype=float) for t in temperatures]
+    positive = np.concatenate([v[v > 0] for v in vectors])
+    floor = 10.0 ** (np.floor(np.log10(positive.min())) - 1) if positive.size else 1e-6
     panels = len(temperatures) + (image is not None)
-    fig = _figure(2.3 * panels, 2.4)
+    fig = _figure(2.3 * panels, 2.6)
     axes = list(np.atleast_1d(fig.subplots(1, panels)))
     if image is not None:
         ax = axes.pop(0)
         ax.imshow(np.squeeze(image), cmap="gray_r", vmin=0, vmax=1)
         ax.set_axis_off()
     positions = np.arange(len(class_names))
-    for ax, temperature in zip(axes, temperatures, strict=True):
-        probabilities = np.asarray(probabilities_by_temperature[temperature])
+    for ax, temperature, probabilities in zip(axes, temperatures, vectors, strict=True):
         colors = [sns.color_palette()[0]] * len(class_names)
         if highlight is not None:
             colors[highlight] = sns.color_palette()[1]
-        ax.bar(positions, probabilities, color=colors)
+            ax.annotate(
+                f"{probabilities[highlight]:.0e}"
+                if probabilities[highlight] < 0.01
+                else f"{probabilities[highlight]:.2f}",
+                (highlight, max(probabilities[highlight], floor)),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                fontsize=6,
+                color=sns.color_palette()[1],
+            )
+        # Bars start at the floor, not at 0 (which a log axis cannot show).
+        ax.bar(positions, np.maximum(probabilities, floor) - floor, bottom=floor, color=colors)
         ax.set_yscale("log")
-        ax.set_ylim(1e-6, 1.5)
+        ax.set_ylim(floor, 3.0)
         ax.set_xticks(positions, class_names, fontsize=7)
+        ax.set_xlabel("class", fontsize=8)
         ax.set_title(f"T = {temperature:g}")
+        if ax is not axes[0]:
+            ax.tick_params(labelleft=False)
+    axes[0].set_ylabel("probability (log scale)")
     if title:
         fig.suptitle(title)
     return fig
@@ -206,6 +231,7 @@ def class_similarity(matrix, class_names, *, title=None):
         xticklabels=class_names,
         yticklabels=class_names,
         annot_kws={"fontsize": 7},
+        cbar_kws={"label": "mean probability"},
     )
     ax.set_xlabel("class the teacher finds plausible")
     ax.set_ylabel("true class")
@@ -214,14 +240,24 @@ def class_similarity(matrix, class_names, *, title=None):
     return fig
 
 
-def gradient_scale(temperatures, curves: dict, *, ylabel="mean |gradient|"):
-    """Log-log plot of several gradient sizes against T; ``curves`` maps label -> values."""
+def gradient_scale(
+    temperatures, curves: dict, *, ylabel="mean |gradient|", reference=None, reference_label=None
+):
+    """Log-log plot of several gradient sizes against T; ``curves`` maps label -> values.
+
+    ``reference`` (a number, e.g. the large-T limit) is drawn as a dashed horizontal line
+    labelled ``reference_label``; the x ticks are the ``temperatures`` themselves.
+    """
     fig = _figure(5.5, 3.5)
     ax = fig.subplots()
     for label, values in curves.items():
         ax.plot(temperatures, values, marker="o", label=label)
+    if reference is not None:
+        ax.axhline(reference, color="gray", linestyle="--", label=reference_label)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks(temperatures, [f"{t:g}" for t in temperatures])
+    ax.minorticks_off()
     ax.set_xlabel("temperature T")
     ax.set_ylabel(ylabel)
     ax.legend()
@@ -229,19 +265,31 @@ def gradient_scale(temperatures, curves: dict, *, ylabel="mean |gradient|"):
 
 
 def accuracy_per_seed(seeds, accuracies: dict, *, reference=None, reference_label="teacher"):
-    """Dot plot of test accuracy per seed for each method; ``accuracies`` maps name -> list."""
-    fig = _figure(6, 3.2)
+    """Test accuracy per seed for each method, and each method's mean ± its standard error.
+
+    ``accuracies`` maps a method's name to its accuracies (fractions in [0, 1]), one per
+    seed of ``seeds``. Each seed gets one dot per method; the last column, "mean ± SE", shows
+    each method's mean with an error bar of one standard error of the mean over the seeds
+    (sample standard deviation / sqrt(number of seeds); no bar for a single seed).
+    ``reference`` (a fraction, e.g. the teacher's accuracy) is drawn as a dashed line. The
+    legend sits beside the axes, so it covers no point.
+    """
+    fig = _figure(7.5, 3.4)
     ax = fig.subplots()
-    for offset, (name, values) in zip(
-        np.linspace(-0.1, 0.1, len(accuracies)), accuracies.items(), strict=True
-    ):
-        values = np.asarray(values)
-        ax.plot(
-            np.arange(len(seeds)) + offset,
-            values * 100,
+    count = len(seeds)
+    offsets = np.linspace(-0.12, 0.12, len(accuracies))
+    for offset, (name, values) in zip(offsets, accuracies.items(), strict=True):
+        values = np.asarray(values, dtype=float) * 100
+        error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+        (dots,) = ax.plot(
+            np.arange(count) + offset,
+            values,
             "o",
-            markersize=8,
-            label=f"{name}: mean {values.mean():.2%}",
+            markersize=7,
+            label=f"{name}: mean {values.mean() / 100:.2%} ± {error:.2f} points (SE)",
+        )
+        ax.errorbar(
+            count + offset, values.mean(), yerr=error, fmt="s", color=dots.get_color(), capsize=5
         )
     if reference is not None:
         ax.axhline(
@@ -250,21 +298,76 @@ def accuracy_per_seed(seeds, accuracies: dict, *, reference=None, reference_labe
             linestyle="--",
             label=f"{reference_label}: {reference:.2%}",
         )
-    ax.set_xticks(np.arange(len(seeds)), [f"seed {seed}" for seed in seeds])
+    ax.axvline(count - 0.5, color="lightgray", linewidth=1)
+    ax.set_xticks(np.arange(count + 1), [f"seed {seed}" for seed in seeds] + ["mean ± SE"])
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return fig
 
 
-def sweep_heatmap(table, *, value="accuracy", title=None):
-    """Heatmap of a temperature x alpha sweep; ``table`` is a DataFrame with those columns."""
+def _distinct_decimals(values, most: int = 4) -> int:
+    """The fewest decimals (1 to ``most``) at which different values still read differently."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    distinct = np.unique(values).size
+    for decimals in range(1, most):
+        if np.unique(np.round(values, decimals)).size == distinct:
+            return decimals
+    return most
+
+
+def sweep_heatmap(
+    table,
+    *,
+    value="accuracy",
+    baseline=None,
+    standard_error=None,
+    baseline_label="the baseline",
+    title=None,
+):
+    """Heatmap of a temperature x alpha sweep; ``table`` is a DataFrame with those columns.
+
+    Without ``baseline``: ``value`` (a fraction) in percent, with as many decimals as it
+    takes for different values to read differently. With ``baseline`` (the same quantity for
+    a reference model, e.g. the scratch student's validation accuracy, a fraction): each
+    cell's gain over it in percentage points, on a red-blue scale centred on 0 (the
+    baseline). ``standard_error`` (points, e.g. one cell's standard error) makes the scale
+    reach at least 3 standard errors each way, so that a cell within the noise of the
+    baseline stays pale; the cells then show the gain with two decimals and a sign.
+    """
     grid = table.pivot(index="alpha", columns="temperature", values=value) * 100
-    fig = _figure(1.3 * grid.shape[1] + 2, 1.0 * grid.shape[0] + 1.5)
+    fig = _figure(1.4 * grid.shape[1] + 2.6, 1.0 * grid.shape[0] + 1.6)
     ax = fig.subplots()
+    if baseline is None:
+        decimals = _distinct_decimals(grid.to_numpy().ravel())
+        sns.heatmap(
+            grid,
+            annot=True,
+            fmt=f".{decimals}f",
+            cmap="viridis",
+            ax=ax,
+            cbar_kws={"label": f"{value} (%)"},
+        )
+        ax.set_title(title or f"validation {value} (%)")
+        return fig
+    gain = grid - baseline * 100
+    limit = float(np.nanmax(np.abs(gain.to_numpy()), initial=0.0))
+    if standard_error:
+        limit = max(limit, 3 * float(standard_error))
+    limit = limit or 1.0
     sns.heatmap(
-        grid, annot=True, fmt=".1f", cmap="viridis", ax=ax, cbar_kws={"label": f"{value} (%)"}
+        gain,
+        annot=True,
+        fmt="+.2f",
+        cmap="RdBu",
+        center=0,
+        vmin=-limit,
+        vmax=limit,
+        ax=ax,
+        cbar_kws={"label": f"gain over {baseline_label} (points)"},
     )
-    ax.set_title(title or f"validation {value} (%)")
+    noise = f"\none standard error ≈ {standard_error:.2f} points" if standard_error else ""
+    ax.set_title(title or f"validation {value}: gain over {baseline_label} ({baseline:.2%}){noise}")
     return fig
 
 
@@ -291,19 +394,87 @@ def pareto_front(cost, value) -> list[int]:
 
 
 _TRADEOFF_MARKERS = {"float": "o", "dynamic": "D", "int8": "s"}
+# Where a point's name may go, tried in this order: (dx, dy) in typographic points.
+_LABEL_OFFSETS = [
+    (7, 0), (-7, 0), (0, 7), (0, -7), (7, 8), (7, -8), (-7, 8), (-7, -8),
+    (10, 16), (10, -16), (-10, 16), (-10, -16), (0, 20), (0, -20),
+    (12, 26), (12, -26), (-12, 26), (-12, -26), (0, 34), (0, -34),
+]  # fmt: skip
+
+
+def _area(box, other) -> float:
+    from matplotlib.transforms import Bbox
+
+    overlap = Bbox.intersection(box, other)
+    return 0.0 if overlap is None else overlap.width * overlap.height
+
+
+def _label_points(ax, xs, ys, names, *, fontsize: float = 7.5) -> None:
+    """Write each name beside its point, where it covers no other name, point or the frame.
+
+    Candidate places (``_LABEL_OFFSETS``) are tried in order and the first free one is kept
+    (else the one that overlaps least); names moved away from their point get a thin leader
+    line. Measured on the laid-out figure, so the text sizes are exact.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    if not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)  # a figure made without pyplot has no renderer to measure with
+    fig.draw_without_rendering()  # lay the figure out: data -> pixel transforms are final
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    radius = 5 * fig.dpi / 72
+    centres = ax.transData.transform(np.column_stack([xs, ys]))
+    taken = [Bbox.from_extents(x - radius, y - radius, x + radius, y + radius) for x, y in centres]
+    for index in np.argsort(-np.asarray(ys)):  # top to bottom: a stable, readable order
+        best = None
+        for dx, dy in _LABEL_OFFSETS:
+            far = abs(dy) > 10
+            label = ax.annotate(
+                names[index],
+                (xs[index], ys[index]),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                va="center" if dy == 0 else "bottom" if dy > 0 else "top",
+                fontsize=fontsize,
+                arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.6} if far else None,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
+                zorder=5,
+            )
+            label.update_positions(renderer)
+            box = Text.get_window_extent(label, renderer)  # the text only, not its leader
+            outside = box.width * box.height - _area(box, frame)
+            clash = sum(_area(box, other) for other in taken) + 10 * outside
+            if best is None or clash < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (clash, label, box)
+            else:
+                label.remove()
+            if clash == 0:
+                break
+        taken.append(best[2])
 
 
 def tradeoff(table, x, *, y="accuracy", log_x=False, xlabel=None, ylabel=None, title=None):
-    """Scatter plot of one model per row of ``table``, with the Pareto front marked.
+    """Scatter plot of one model per row of ``table``, each point labelled with its name.
 
     ``table`` is a DataFrame indexed by model name (or with a ``model`` column), holding the
     columns ``x`` (a cost, lower is better, e.g. ``"gzip_bytes"`` or ``"latency_ms"``) and
     ``y`` (higher is better, e.g. ``"accuracy"``, drawn in % when every value is in [0, 1]).
     Names follow the series' convention ``<model>_<float|dynamic|int8>``: the suffix picks the
     marker (circle, diamond, square; no suffix = float) and the rest the colour, so a model
-    and its quantized versions share a colour. The Pareto front (:func:`pareto_front`) is a
-    dashed staircase through its points, which are drawn filled; dominated points are hollow.
+    and its quantized versions share a colour. Every point carries its name beside it (placed
+    where it covers no other name or point), so no legend has to be decoded; the key below
+    the axes explains the markers. The Pareto front (:func:`pareto_front`) is a dashed
+    staircase through its points, which are drawn filled; dominated points are hollow.
     """
+    from matplotlib.lines import Line2D
+
     if "model" in getattr(table, "columns", ()):
         table = table.set_index("model")
     names = [str(name) for name in table.index]
@@ -319,7 +490,7 @@ def tradeoff(table, x, *, y="accuracy", log_x=False, xlabel=None, ylabel=None, t
     families = list(dict.fromkeys(split(name)[0] for name in names))
     palette = dict(zip(families, sns.color_palette("tab10", len(families)), strict=True))
     front = pareto_front(xs, ys)
-    fig = _figure(7.5, 4.2)
+    fig = _figure(8.5, 5.2)
     ax = fig.subplots()
     for index, name in enumerate(names):
         family, suffix = split(name)
@@ -327,12 +498,11 @@ def tradeoff(table, x, *, y="accuracy", log_x=False, xlabel=None, ylabel=None, t
         ax.scatter(
             xs[index],
             shown[index],
-            s=70,
+            s=55,
             marker=_TRADEOFF_MARKERS[suffix],
             color=palette[family] if on_front else "none",
             edgecolors=palette[family],
             linewidths=1.6,
-            label=name + (" (Pareto)" if on_front else ""),
             zorder=3 if on_front else 4,  # hollow on top: a tie stays visible as an outline
         )
     ordered = [(xs[i], shown[i]) for i in front]
@@ -343,17 +513,29 @@ def tradeoff(table, x, *, y="accuracy", log_x=False, xlabel=None, ylabel=None, t
             steps_y.append(ordered[position - 1][1])
         steps_x.append(front_x)
         steps_y.append(front_y)
-    ax.plot(steps_x, steps_y, "--", color="gray", linewidth=1, zorder=2, label="Pareto front")
+    ax.plot(steps_x, steps_y, "--", color="gray", linewidth=1, zorder=2)
     if log_x:
         ax.set_xscale("log")
         # Plain numbers at 1, 2 and 5 times powers of ten, instead of 3x10^1-style labels.
         ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.margins(x=0.12, y=0.12)  # room for the names of the outermost points
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or (f"{y} (%)" if percent else y))
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     if title:
         ax.set_title(title)
+    key = [
+        Line2D([], [], ls="", marker=_TRADEOFF_MARKERS[s], mfc="none", mec="0.3", label=s)
+        for s in ("float", "dynamic", "int8")
+        if any(split(name)[1] == s for name in names)
+    ]
+    key += [
+        Line2D([], [], ls="", marker="o", mfc="0.3", mec="0.3", label="filled: on the front"),
+        Line2D([], [], ls="", marker="o", mfc="none", mec="0.3", label="hollow: beaten on both"),
+        Line2D([], [], ls="--", color="gray", lw=1, label="Pareto front"),
+    ]
+    fig.legend(handles=key, loc="outside lower center", ncols=len(key), frameon=False, fontsize=8)
+    _label_points(ax, xs, shown, names)
     return fig

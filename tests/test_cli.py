@@ -107,7 +107,7 @@ def test_the_command_line_does_not_import_tensorflow():
 # --- kdtutor run, list, doctor, report ---------------------------------------------------------
 
 NOTEBOOK_01 = runner.NOTEBOOKS_DIR / "01_teacher_training.ipynb"
-TINY_01 = ["-p", "EPOCHS=1", "-p", "CHECK_CLAIMS=False"]  # plumbing, not accuracy
+TINY_01 = ["-p", "TEACHER_EPOCHS=1", "-p", "CHECK_CLAIMS=False"]  # plumbing, not accuracy
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def test_run_executes_the_notebook_and_records_its_results(tiny_run):
         for cell in executed["cells"]
         if "injected-parameters" in cell["metadata"].get("tags", [])
     )
-    assert "EPOCHS = 1" in injected and f'RESULTS_DIR = "{tiny_run["out"]}"' in injected
+    assert "TEACHER_EPOCHS = 1" in injected and f'RESULTS_DIR = "{tiny_run["out"]}"' in injected
     assert "DATASET" not in injected  # only given ones (and the run's own) are injected
     outputs = [out for cell in executed["cells"] for out in cell.get("outputs", [])]
     assert not [out for out in outputs if out["output_type"] == "error"]
@@ -158,7 +158,7 @@ def test_run_records_its_own_timings_next_to_the_notebooks(tiny_run):
     timing = run["notebooks"]["01_teacher_training"]
     assert run["status"] == "ok" and run["failure"] is None and run["not_run"] == []
     assert (run["profile"], run["dataset"]) == ("quick", "mnist-5k")
-    assert run["parameters"] == {"EPOCHS": 1, "CHECK_CLAIMS": False}
+    assert run["parameters"] == {"TEACHER_EPOCHS": 1, "CHECK_CLAIMS": False}
     assert timing["notebook_seconds"] == own
     assert 0 < timing["kernel_start_seconds"] < timing["cells_seconds"] < timing["wall_seconds"]
     # the notebook's own clock starts at the top of its Setup cell: only kernel start-up,
@@ -241,12 +241,12 @@ def test_a_failing_notebook_stops_the_run_and_names_the_cell(tmp_path):
         (["--only", ","], "Valid: 01 (01_teacher_training), 02"),
         # -p values are checked against the type each parameters cell declares
         (
-            ["-p", "EPOCHS=abc"],
-            "-p EPOCHS=abc: EPOCHS takes an int or None (notebook 01 "
-            "declares EPOCHS: int = None); got 'abc' (text). For example: -p EPOCHS=3.",
+            ["-p", "TEACHER_EPOCHS=abc"],
+            "-p TEACHER_EPOCHS=abc: TEACHER_EPOCHS takes an int or None (notebook 01 declares "
+            "TEACHER_EPOCHS: int = None); got 'abc' (text). For example: -p TEACHER_EPOCHS=3.",
         ),
-        (["-p", "EPOCHS=2.5"], "EPOCHS takes an int or None (notebook 01 declares"),
-        (["-p", "EPOCHS=True"], "got True (a bool)"),
+        (["-p", "TEACHER_EPOCHS=2.5"], "EPOCHS takes an int or None (notebook 01 declares"),
+        (["-p", "TEACHER_EPOCHS=True"], "got True (a bool)"),
         (["-p", "SEED=None"], "SEED takes an int (notebook 01 declares SEED: int = 0); got None"),
         (["-p", "CHECK_CLAIMS=1"], "CHECK_CLAIMS takes True or False"),
         (["-p", "TEACHER=3"], "TEACHER takes text or None"),
@@ -255,7 +255,7 @@ def test_a_failing_notebook_stops_the_run_and_names_the_cell(tmp_path):
         (["-p", "NOEQUALS"], "is not NAME=VALUE"),
         (["-p", "9LIVES=1"], "is not NAME=VALUE"),
         (["-p", "UNKNOWN_PARAM=1"], "Valid -p names: ALPHA, BATCH_SIZE"),
-        (["--only", "02", "-p", "EPOCHS=1"], "Valid -p names: CHECK_CLAIMS, SEED, TEACHER,"),
+        (["--only", "02", "-p", "STUDENT_EPOCHS=1"], "Valid -p names: CHECK_CLAIMS, SEED,"),
         (["-p", "RESULTS_DIR=/tmp"], "with --out, not with -p"),
     ],
 )
@@ -290,11 +290,11 @@ def test_an_earlier_run_is_not_overwritten_without_force(tmp_path, capsys):
 
 def test_parameters_are_injected_only_where_declared(tmp_path):
     plan = runner.plan_run(
-        only="1,03", parameters=["EPOCHS=2", "TEACHER_EPOCHS=3"], out=tmp_path / "o"
+        only="1,03", parameters=["STUDENT_EPOCHS=2", "TEACHER_EPOCHS=3"], out=tmp_path / "o"
     )
     first, third = (plan.injected[nb.stem] for nb in plan.notebooks)
-    assert first["EPOCHS"] == 2 and "TEACHER_EPOCHS" not in first
-    assert third["EPOCHS"] == 2 and third["TEACHER_EPOCHS"] == 3
+    assert first["TEACHER_EPOCHS"] == 3 and "STUDENT_EPOCHS" not in first
+    assert third["STUDENT_EPOCHS"] == 2 and third["TEACHER_EPOCHS"] == 3
     assert first["RESULTS_DIR"] == str(tmp_path / "o") and first["PROFILE"] == "quick"
     assert first["ARTIFACTS_DIR"] == str(runner.ARTIFACTS_DIR) and "DATASET" not in first
 
@@ -323,17 +323,16 @@ def test_values_that_fit_the_declared_types_are_accepted(tmp_path):
     given = [
         "TEMPERATURE=4",
         "ALPHA=0.25",
-        "EPOCHS=None",
+        "STUDENT_EPOCHS=None",
         "SWEEP_TEMPERATURES=[2, 8.0]",
         "STUDENT_HIDDEN=(64, 32)",
         "CHECK_CLAIMS=false",
-        "TEACHER=hinton",
         "SEEDS=2",
     ]
     plan = runner.plan_run(only="03", parameters=given, out=tmp_path / "o")
     assert plan.parameters == {
-        "TEMPERATURE": 4, "ALPHA": 0.25, "EPOCHS": None, "SWEEP_TEMPERATURES": [2, 8.0],
-        "STUDENT_HIDDEN": [64, 32], "CHECK_CLAIMS": False, "TEACHER": "hinton", "SEEDS": 2,
+        "TEMPERATURE": 4, "ALPHA": 0.25, "STUDENT_EPOCHS": None, "SWEEP_TEMPERATURES": [2, 8.0],
+        "STUDENT_HIDDEN": [64, 32], "CHECK_CLAIMS": False, "SEEDS": 2,
     }  # fmt: skip
 
 
@@ -398,7 +397,7 @@ def test_list_shows_the_series_and_its_parameters(capsys):
     out = capsys.readouterr().out
     for notebook in runner.discover():
         assert notebook.stem in out and notebook.title in out
-    assert "    EPOCHS: int = None  # teacher training epochs; None for the profile's\n" in out
+    assert "    TEACHER_EPOCHS: int = None  # teacher training epochs; None for the" in out
     assert '    DATASET: str = None  # "mnist-5k", "mnist" or "fashion_mnist"; None for' in out
     assert "    TEMPERATURES: list = [1, 2, 4, 8, 20]  # temperatures shown" in out
     assert "    CHECK_CLAIMS: bool = True  # assert" in out

@@ -19,12 +19,13 @@ from kdtutor.series import profiles, results
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TINY = {  # a few epochs: these runs check the plumbing, not the size of the effects
-    "01_teacher_training": {"EPOCHS": 1, "CHECK_CLAIMS": False},
+    "01_teacher_training": {"TEACHER_EPOCHS": 1, "CHECK_CLAIMS": False},
     "02_soft_targets_and_temperature": {"TEACHER_EPOCHS": 1, "CHECK_CLAIMS": False},
     "03_distilling_the_student": {
         "TEACHER_EPOCHS": 1,
-        "EPOCHS": 2,
+        "STUDENT_EPOCHS": 2,
         "SEEDS": 2,
+        "SWEEP_TEACHER_EPOCHS": 1,
         "SWEEP_TEMPERATURES": [1.0, 4.0],
         "SWEEP_ALPHAS": [0.5],
         "SWEEP_EPOCHS": 1,
@@ -33,8 +34,9 @@ TINY = {  # a few epochs: these runs check the plumbing, not the size of the eff
     },
     "04_compression_tradeoffs": {
         "TEACHER_EPOCHS": 1,
-        "EPOCHS": 2,
+        "STUDENT_EPOCHS": 2,  # as in 03, so that 04 reuses 03's students from the cache
         "PRUNE_EPOCHS": 1,
+        "TINY_EPOCHS": 1,
         "CALIBRATION_SAMPLES": 20,
         "LATENCY_WARMUP": 1,
         "LATENCY_RUNS": 5,
