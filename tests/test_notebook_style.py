@@ -19,12 +19,13 @@ SOLUTIONS = ROOT / "notebooks" / "solutions"
 MAX_CELL_LINES = 25
 
 # Code lines and prose words per notebook: 01 and 02 no longer than before the rewrite
-# for the learner (120 and 194 lines, 914 and 1,296 words); 03 and 04 much shorter.
+# for the learner (120 and 194 lines, 914 and 1,296 words); 03-05 kept short.
 LIMITS = {
     "01_teacher_training": {"code_lines": 120, "words": 914},
     "02_soft_targets_and_temperature": {"code_lines": 194, "words": 1296},
     "03_distilling_the_student": {"code_lines": 250},
     "04_compression_tradeoffs": {"code_lines": 350, "words": 2000},
+    "05_when_distillation_helps": {"code_lines": 300, "words": 2000},
 }
 
 
@@ -42,7 +43,8 @@ def _read(path):
 
 
 def _lines(cell) -> int:
-    return sum(1 for line in cell.source.splitlines() if line.strip())
+    # Every line between the first and the last non-blank one: what a reader scrolls past.
+    return len(cell.source.strip().splitlines())
 
 
 @pytest.fixture(params=NOTEBOOKS, ids=lambda path: path.stem)
