@@ -474,3 +474,77 @@ def check_pruned_gzip_ratio(answer, model, sparsity: float = 0.5, *, tolerance=0
     else:
         hint = "Convert both models with litert.to_tflite and compare litert.gzip_size."
     return _verdict(False, hint)
+
+
+# --- notebook 05 ---
+__all__ += [
+    "check_smoothed_target",
+    "check_half_recovery_bias",
+]
+
+
+def check_smoothed_target(answer, label_smoothing: float, num_classes: int = 10) -> bool:
+    """Exercise 1 of notebook 05: the target label smoothing gives the correct class.
+
+    ``answer`` is the probability that ``keras.losses.CategoricalCrossentropy`` with
+    ``label_smoothing`` assigns to an image's correct class among ``num_classes``. The check
+    reads it from Keras itself: at all-zero logits the loss's gradient is softmax − target.
+    """
+    if _unanswered(answer, "answer_1"):
+        return False
+    if not _is_number(answer) or not 0 <= float(answer) <= 1:
+        return _verdict(False, "Answer with one probability between 0 and 1.")
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing)
+    logits = tf.Variable(np.zeros((1, num_classes), dtype="float32"))
+    with tf.GradientTape() as tape:
+        value = loss(np.eye(num_classes, dtype="float32")[:1], logits)
+    target = 1.0 / num_classes - float(tape.gradient(value, logits).numpy()[0, 0])
+    if _close(answer, target, rel=1e-3, abs_=1e-4):
+        return _verdict(True, "")
+    if _close(answer, 1.0 - label_smoothing, rel=1e-3, abs_=1e-4):
+        return _verdict(False, "The smoothed mass is spread over every class, the correct one too.")
+    return _verdict(
+        False,
+        "Keras mixes the one-hot target with the uniform distribution; weigh the two.",
+    )
+
+
+def check_half_recovery_bias(answer, logits, digit: int, *, tolerance: float = 0.1) -> bool:
+    """Exercise 2 of notebook 05: the smallest logit bias that recovers half an omitted digit.
+
+    ``logits`` are a student's logits, shape ``(N, num_classes)``, on images that all show
+    ``digit``; ``answer`` is the smallest bias which, added to that digit's logit, makes the
+    student predict ``digit`` for at least half of them (ties count as misses). A bias up
+    to ``tolerance`` above the smallest one is accepted.
+    """
+    if _unanswered(answer, "answer_2"):
+        return False
+    if not _is_number(answer):
+        return _verdict(False, "Answer with one number: the bias to add to the digit's logit.")
+    import numpy as np
+
+    logits = np.asarray(logits, dtype="float64")
+    others = np.delete(logits, digit, axis=1).max(axis=1)
+    needed = np.sort(others - logits[:, digit])
+    smallest = max(0.0, float(needed[(len(needed) - 1) // 2]))
+
+    def recovered(bias):
+        return float(np.mean(logits[:, digit] + bias > others))
+
+    answer = float(answer)
+    if smallest < answer <= smallest + tolerance or (smallest == 0 and answer == 0):
+        return _verdict(True, "")
+    if recovered(answer) < 0.5:
+        return _verdict(
+            False,
+            f"With that bias the student recovers {recovered(answer):.0%} of the images: "
+            "not yet half. Compare, image by image, the digit's logit with the largest other one.",
+        )
+    return _verdict(
+        False,
+        "That bias recovers half of them, but a smaller one does too: look for the smallest.",
+    )

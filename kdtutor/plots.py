@@ -13,6 +13,9 @@ from matplotlib import ticker
 from matplotlib.figure import Figure
 
 __all__ = [
+    "gain_vs_fraction",
+    "method_comparison",
+    "bias_sweep",
     "image_grid",
     "class_counts",
     "training_curves",
@@ -538,4 +541,86 @@ def tradeoff(table, x, *, y="accuracy", log_x=False, xlabel=None, ylabel=None, t
     ]
     fig.legend(handles=key, loc="outside lower center", ncols=len(key), frameon=False, fontsize=8)
     _label_points(ax, xs, shown, names)
+    return fig
+
+
+# --- notebook 05 ---
+def _mean_and_error(values):
+    values = np.asarray(values, dtype=float) * 100
+    count = values.shape[-1]
+    error = values.std(axis=-1, ddof=1) / np.sqrt(count) if count > 1 else 0 * values.mean(-1)
+    return values.mean(axis=-1), error
+
+
+def gain_vs_fraction(fractions, scratch, distilled, *, reference=None):
+    """Test accuracy and the distillation gain against the fraction of labelled images.
+
+    ``scratch`` and ``distilled`` hold accuracies (fractions in [0, 1]) of shape
+    ``(len(fractions), seeds)``. The left panel shows each method's mean with one standard
+    error over the seeds, on a logarithmic fraction axis; the right panel the mean of the
+    per-seed gains (distilled − scratch, in points) with its standard error, and zero as a
+    dashed line. ``reference`` (e.g. the teacher's accuracy) is drawn on the left.
+    """
+    fig = _figure(9.0, 3.4)
+    left, right = fig.subplots(1, 2)
+    percent = np.asarray(fractions, dtype=float) * 100
+    for name, values in (("scratch", scratch), ("distilled", distilled)):
+        mean, error = _mean_and_error(values)
+        left.errorbar(percent, mean, yerr=error, fmt="o-", capsize=4, label=name)
+    if reference is not None:
+        left.axhline(reference * 100, color="gray", linestyle="--", label="teacher")
+    gain, error = _mean_and_error(np.asarray(distilled, float) - np.asarray(scratch, float))
+    right.errorbar(percent, gain, yerr=error, fmt="o-", capsize=4, color="C2")
+    right.axhline(0, color="gray", linestyle="--")
+    for ax, label in ((left, "test accuracy (%)"), (right, "gain (points, mean ± SE)")):
+        ax.set_xscale("log")
+        ax.set_xticks(percent, [f"{value:g}" for value in percent])
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.set_xlabel("labelled training images (%)")
+        ax.set_ylabel(label)
+    left.legend(fontsize=8)
+    return fig
+
+
+def method_comparison(accuracies: dict, *, reference=None, reference_label="teacher"):
+    """One horizontal bar per method: mean test accuracy ± one standard error over seeds.
+
+    ``accuracies`` maps a method's name to its per-seed accuracies (fractions in [0, 1]);
+    each seed is drawn as a dot on its bar. ``reference`` is drawn as a dashed line.
+    """
+    fig = _figure(7.5, 0.45 * len(accuracies) + 1.2)
+    ax = fig.subplots()
+    names = list(accuracies)
+    for row, name in enumerate(names):
+        values = np.asarray(accuracies[name], dtype=float) * 100
+        mean, error = _mean_and_error(values / 100)
+        ax.barh(row, mean, xerr=error, color=f"C{row % 10}", alpha=0.6, capsize=4)
+        ax.plot(values, np.full(len(values), row), "k.", markersize=5)
+    if reference is not None:
+        ax.axvline(reference * 100, color="gray", linestyle="--", label=reference_label)
+        ax.legend(fontsize=8, loc="lower right")
+    lowest = min(np.min(np.asarray(values, dtype=float)) for values in accuracies.values())
+    ax.set_xlim(max(0.0, lowest * 100 - 5), 100)
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xlabel("test accuracy (%), mean ± SE over seeds; dots: seeds")
+    return fig
+
+
+def bias_sweep(biases, digit_recall, others_accuracy, *, chosen=None, digit=None):
+    """Validation recall of the omitted digit and accuracy on the others against a logit bias.
+
+    ``digit_recall`` and ``others_accuracy`` (fractions in [0, 1]) have one value per bias;
+    ``chosen`` (a bias) is marked with a vertical line.
+    """
+    fig = _figure(6.5, 3.2)
+    ax = fig.subplots()
+    name = "the omitted digit" if digit is None else f"digit {digit}"
+    ax.plot(biases, np.asarray(digit_recall) * 100, label=f"{name}: recall")
+    ax.plot(biases, np.asarray(others_accuracy) * 100, label="the other digits: accuracy")
+    if chosen is not None:
+        ax.axvline(chosen, color="gray", linestyle="--", label=f"chosen bias {chosen:g}")
+    ax.set_xlabel(f"bias added to {name}'s logit")
+    ax.set_ylabel("validation (%)")
+    ax.legend(fontsize=8)
     return fig

@@ -480,6 +480,42 @@ def test_report_shows_spread_over_seeds_trade_offs_and_plots(tmp_path):
     assert "No runner record" in markdown and "02_soft_targets_and_temperature" in markdown
 
 
+def test_report_shows_when_distillation_helps(tmp_path):
+    from kdtutor.series import results
+
+    results.record(
+        tmp_path,
+        "05_when_distillation_helps",
+        {
+            "label_fractions": [0.01, 1.0],
+            "labelled_images": [40, 4000],
+            "fraction_scratch_accuracy": [[0.60, 0.70], [0.90, 0.92]],  # 65.00 ± 7.07, 91.00
+            "fraction_kd_accuracy": [[0.66, 0.74], [0.90, 0.90]],  # 70.00 ± 5.66, 90.00 ± 0.00
+            "fraction_gain_points": [5.0, -1.0],
+            "fraction_gain_standard_error_points": [1.0, 0.5],
+            "baseline_fraction": 0.1,
+            "baselines": {"augmentation": [0.88, 0.90]},
+            "kd_over_augmentation_points": -0.5,
+            "kd_over_augmentation_standard_error_points": 0.8,
+            "omitted_digit": 3,
+            "omitted_test_images": 100,
+            "omitted_class": [{"student": "distilled", "bias": 4.25, "test 3s recognised": 70}],
+            "sklearn": [{"tree fit to": "labels", "test accuracy (%)": 80.30000000000001}],
+        },
+    )
+    markdown = report.write_report(tmp_path)[0].read_text()
+    assert "| 1 % | 40 | 65.00 % ± 7.07 | 70.00 % ± 5.66 | +5.00 ± 1.00 |" in markdown
+    assert "| 100 % | 4,000 | 91.00 % ± 1.41 | 90.00 % ± 0.00 | -1.00 ± 0.50 |" in markdown
+    assert "Strong baselines at 10 % of the labels: augmentation 89.00 % ± 1.41." in markdown
+    assert "vs augmentation alone: -0.50 ± 0.80 points." in markdown
+    assert "distilled student, bias 4.25: 70 of 100 test images recognised." in markdown
+    assert "test accuracy (%) 80.3," in markdown
+    with pytest.raises(results.ResultsFileError, match=r"fraction_kd_accuracy\[0\]\[1\]"):
+        results.record(
+            tmp_path, "05_when_distillation_helps", {"fraction_kd_accuracy": [[0.5, "x"]]}
+        )
+
+
 def test_report_command_needs_a_results_file(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path)]) == 2
     assert "No results.json in" in capsys.readouterr().err

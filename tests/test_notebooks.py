@@ -43,6 +43,15 @@ TINY = {  # a few epochs: these runs check the plumbing, not the size of the eff
         "LATENCY_ROUNDS": 1,
         "CHECK_CLAIMS": False,
     },
+    "05_when_distillation_helps": {
+        "TEACHER_EPOCHS": 1,
+        "LABEL_FRACTIONS": [0.1, 1.0],
+        "LABEL_FRACTION_STEPS": 20,
+        "SEEDS": 2,  # at least 2: the standard errors need two seeds
+        "OMITTED_VALIDATION_SIZE": 100,
+        "TREE_MAX_DEPTH": 3,
+        "CHECK_CLAIMS": False,
+    },
 }
 
 
@@ -115,6 +124,14 @@ def test_the_series_runs_in_order_and_shares_the_teacher(tmp_path):
     assert rows["teacher_pruned"]["gzip_bytes"] < rows["teacher_float"]["gzip_bytes"] / 2
     assert rows["teacher_int8"]["file_bytes"] < rows["teacher_float"]["file_bytes"] / 3.5
     assert all(row["latency_ms"] > 0 and 0 <= row["accuracy"] <= 1 for row in rows.values())
+
+    fifth = run("05_when_distillation_helps", tmp_path, artifacts)["05_when_distillation_helps"]
+    assert fifth["teacher_source"] == "cache"
+    assert fifth["label_fractions"] == [0.1, 1.0] and fifth["labelled_images"] == [400, 4000]
+    assert [len(seeds) for seeds in fifth["fraction_kd_accuracy"]] == [2, 2]
+    assert {"scratch", "distilled", "augmentation", "label smoothing"} <= set(fifth["baselines"])
+    assert fifth["omitted_digit"] == 3 and fifth["omitted_test_images"] == 100
+    assert fifth["feature_loss_difference"] < 1e-3  # Keras' FeatureDistillation = ours
     assert set(results.load(tmp_path / "results")) == set(TINY)
 
 

@@ -45,6 +45,18 @@ PROFILES: dict[str, dict] = {
         "latency_runs": 300,  # timed batch-1 runs per round; their median is the round result
         "latency_rounds": 7,  # interleaved rounds over all models; the fastest round is reported
         "latency_threads": 1,  # LiteRT interpreter threads, the same for every model
+        # notebook 05: when distillation helps
+        "label_fractions": (0.01, 0.05, 0.1, 0.25, 1.0),  # fractions of the train split's labels
+        "label_fraction_steps": 300,  # training steps of every student, whatever its data's size
+        "label_fraction_batch_size": 32,
+        "baseline_fraction": 0.1,  # the labelled fraction of the strong baselines and 4.
+        "augment_shift": 0.08,  # RandomTranslation factor: up to 8 % of the width (about 2 px)
+        "augment_rotation": 0.03,  # RandomRotation factor: up to 3 % of a full turn
+        "label_smoothing": 0.1,
+        "omitted_digit": 3,
+        "omitted_validation_size": 400,  # other digits held out of the transfer set (+ its 3s)
+        "feature_weight": 0.1,  # weight of FeatureDistillation's MSE next to the logits' KD term
+        "tree_max_depth": 10,  # the scikit-learn students
     },
     "full": {
         "dataset": "fashion_mnist",
@@ -70,6 +82,17 @@ PROFILES: dict[str, dict] = {
         "latency_runs": 1000,
         "latency_rounds": 5,
         "latency_threads": 1,
+        "label_fractions": (0.01, 0.05, 0.1, 0.25, 1.0),
+        "label_fraction_steps": 3000,
+        "label_fraction_batch_size": 64,
+        "baseline_fraction": 0.1,
+        "augment_shift": 0.08,
+        "augment_rotation": 0.03,
+        "label_smoothing": 0.1,
+        "omitted_digit": 3,
+        "omitted_validation_size": 5000,
+        "feature_weight": 0.1,
+        "tree_max_depth": 14,
     },
 }
 

@@ -29,6 +29,7 @@ REPORT_FILES = ("report.md", "report.html")
 _TEACHER = "01_teacher_training"
 _DISTILL = "03_distilling_the_student"
 _TRADEOFFS = "04_compression_tradeoffs"
+_WHEN = "05_when_distillation_helps"
 _NOT_RUN = "not run"
 
 
@@ -139,6 +140,61 @@ def _headline(results: dict, failed: str | None) -> tuple[_Table, list[str], dic
         )
     table = _Table(["model", "test accuracy (mean ± sd)", "per seed (%)", "from"], rows)
     return table, notes, {"seeds": seeds, "scratch": scratch, "kd": kd, "teacher": teacher}
+
+
+def _when_it_helps(entry: dict) -> tuple[_Table | None, list[str]]:
+    """Notebook 05's headline: the gain per labelled fraction, then one line per other section."""
+    table = None
+    fractions = entry.get("label_fractions") or []
+    scratch, kd = entry.get("fraction_scratch_accuracy"), entry.get("fraction_kd_accuracy")
+    gains = entry.get("fraction_gain_points")
+    errors = entry.get("fraction_gain_standard_error_points")
+    images = entry.get("labelled_images") or [None] * len(fractions)
+    if fractions and scratch and kd and gains and errors:
+        rows = [
+            [f"{100 * fraction:g} %", f"{count:,}" if count else "", _spread(s)[0], _spread(k)[0],
+             f"{gain:+.2f} ± {error:.2f}"]
+            for fraction, count, s, k, gain, error
+            in zip(fractions, images, scratch, kd, gains, errors, strict=True)
+        ]  # fmt: skip
+        table = _Table(
+            ["labelled fraction", "labelled images", "from scratch", "distilled",
+             "gain ± SE (points)"],
+            rows,
+        )  # fmt: skip
+    lines = []
+    baselines = entry.get("baselines") or {}
+    if baselines:
+        means = ", ".join(f"{name} {_spread(values)[0]}" for name, values in baselines.items())
+        fraction = entry.get("baseline_fraction")
+        at = f" at {100 * fraction:g} % of the labels" if fraction else ""
+        lines.append(f"Strong baselines{at}: {means}.")
+    if entry.get("kd_over_augmentation_points") is not None:
+        lines.append(
+            "Distilled with augmentation (teacher on the same batch) vs augmentation alone: "
+            f"{entry['kd_over_augmentation_points']:+.2f} ± "
+            f"{entry.get('kd_over_augmentation_standard_error_points', float('nan')):.2f} points."
+        )
+    for row in entry.get("omitted_class") or []:
+        counted = next((v for k, v in row.items() if str(k).endswith("recognised")), None)
+        if counted is not None:
+            lines.append(
+                f"Omitted digit {entry.get('omitted_digit', '?')}: {row['student']} student, "
+                f"bias {row['bias']:g}: {counted} of {entry.get('omitted_test_images', '?')} "
+                "test images recognised."
+            )
+    if entry.get("feature_gain_points") is not None:
+        lines.append(
+            f"Feature distillation over logits only: {entry['feature_gain_points']:+.2f} ± "
+            f"{entry.get('feature_gain_standard_error_points', float('nan')):.2f} points."
+        )
+    for row in entry.get("sklearn") or []:
+        described = ", ".join(
+            f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+            for key, value in row.items()
+        )
+        lines.append(f"scikit-learn student: {described}.")
+    return table, lines
 
 
 def _tradeoff_table(rows: list[dict], pareto: list) -> _Table:
@@ -363,6 +419,26 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
     else:
         md += [f"{_NOT_RUN} (notebook 04).", ""]
         body.append(f"<p>{_NOT_RUN} (notebook 04).</p>")
+
+    md += ["## When distillation helps (notebook 05)", ""]
+    body.append("<h2>When distillation helps (notebook 05)</h2>")
+    when_table, when_lines = _when_it_helps(results.get(_WHEN, {}))
+    if when_table is None and not when_lines:
+        md += [f"{_NOT_RUN} (notebook 05).", ""]
+        body.append(f"<p>{_NOT_RUN} (notebook 05).</p>")
+    if when_table is not None:
+        md += [when_table.markdown(), ""]
+        body.append(when_table.html())
+        explain = (
+            "Test accuracy (mean ± sd over seeds) of the student trained on a fraction of the "
+            "labels, from scratch and distilled from the teacher (trained on all labels); "
+            "every student trains for the same number of steps."
+        )
+        md += [explain, ""]
+        body.append(f"<p class='note'>{html.escape(explain)}</p>")
+    if when_lines:
+        md += [*[f"- {line}" for line in when_lines], ""]
+        body += ["<ul>", *[f"<li>{html.escape(line)}</li>" for line in when_lines], "</ul>"]
 
     md += ["## Plots", ""]
     body.append("<h2>Plots</h2>")

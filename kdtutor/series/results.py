@@ -124,6 +124,17 @@ _NOTEBOOK = {
         }
     ],
     "pareto_gzip": [_TEXT],
+    # notebook 05
+    "label_fractions": [_FRACTION],
+    "labelled_images": [_COUNT],
+    "fraction_scratch_accuracy": [[_FRACTION]],
+    "fraction_kd_accuracy": [[_FRACTION]],
+    "fraction_gain_points": [_NUMBER],
+    "fraction_gain_standard_error_points": [_NUMBER],
+    "baselines": {"*": [_FRACTION]},
+    "omitted_digit": _COUNT,
+    "omitted_test_images": _COUNT,
+    "omitted_class": [{"student": _TEXT, "bias": _NUMBER}],
 }
 _SECONDS = _or_null(_NUMBER)
 _RUN = {

@@ -75,12 +75,14 @@ KERNEL_NAME = "python3"
 #: Estimated run time in seconds of each notebook on a 2-core CPU as (quick, full), with a warm
 #: artifact cache (the teacher trained by 01 is reused by 02-04), kernel start-up included.
 #: Quick: measured 2026-11-29. Full (Fashion-MNIST, Hinton et al.'s MLPs): 01-03 measured on
-#: a machine shared with other jobs, 04 estimated from its amount of training. Missing: "?".
-ESTIMATED_SECONDS: dict[str, tuple[float, float]] = {
+#: a machine shared with other jobs, 04 estimated from its amount of training; 05 never run
+#: with the full profile. Missing: "?".
+ESTIMATED_SECONDS: dict[str, tuple[float | None, float | None]] = {
     "01_teacher_training": (60, 330),
     "02_soft_targets_and_temperature": (25, 55),
     "03_distilling_the_student": (120, 2300),
     "04_compression_tradeoffs": (55, 600),
+    "05_when_distillation_helps": (120, None),
 }
 
 # Set by the runner, not by -p: each has its own command-line option.
