@@ -9,8 +9,9 @@ Modules: ``data`` (datasets, offline first), ``models`` (teachers and
 students that output logits), ``distill`` (the KD loss and ``DistillModel``),
 ``training`` (the recipes the notebooks share), ``prune`` (magnitude pruning
 for Keras 3), ``litert`` (LiteRT conversion and measurements), ``compare``
-(a paired gain and its noise), ``plots`` and ``exercises``. What runs the series (profiles, caches, the results file,
-``kdtutor run``) lives apart, in :mod:`kdtutor.series`.
+(a paired gain and its noise), ``plots`` and ``exercises``. What runs the series
+(profiles, caches, the results file, ``kdtutor run``) lives apart, in
+:mod:`kdtutor.series`.
 
 ``import kdtutor`` is fast (TensorFlow is imported on first use) and makes
 every later TensorFlow import quiet; once Keras is imported, ``DistillModel``
