@@ -58,6 +58,12 @@ def data():
     return kdtutor.load_dataset("mnist-5k")
 
 
+def fit_briefly(model, data, callbacks, *, images=512, batch_size=64):
+    """One silent epoch on the first `images` training images, with `callbacks`."""
+    x, y = data.x_train[:images], data.y_train[:images]
+    return model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, callbacks=callbacks)
+
+
 def mlp(seed=0, hidden=32):
     """784 -> hidden -> 10 with random (non-zero) biases, so a pruned bias would show."""
     keras.utils.set_random_seed(seed)
@@ -239,14 +245,7 @@ def test_callback_prunes_each_kernel_to_target_smallest_first_and_not_biases(dat
     model = mlp(seed=2)
     before = {name: kernel(model, name) for name in ("hidden", "logits")}
     pruning = MagnitudePruning(SparsitySchedule(0.75))
-    model.fit(
-        data.x_train[:512],
-        data.y_train[:512],
-        epochs=1,
-        batch_size=64,
-        verbose=0,
-        callbacks=[pruning],
-    )
+    fit_briefly(model, data, [pruning], images=512, batch_size=64)
 
     assert pruning.step == 8 and pruning.sparsity == 0.75
     for name, initial in before.items():
@@ -283,14 +282,7 @@ def test_callback_follows_the_polynomial_schedule_step_by_step(data):
         def on_train_batch_end(self, batch, logs=None):
             measured.append({name: zeros(kernel(self.model, name)) for name in ("conv", "logits")})
 
-    model.fit(
-        data.x_train[:512],
-        data.y_train[:512],
-        epochs=1,
-        batch_size=32,
-        verbose=0,
-        callbacks=[pruning, Record()],
-    )
+    fit_briefly(model, data, [pruning, Record()], images=512, batch_size=32)
 
     assert len(measured) == 16
     for step, counts in enumerate(measured):
@@ -331,14 +323,7 @@ def test_pruned_weights_stay_zero_while_training_continues(data):
 def test_layers_argument_limits_pruning_to_the_named_layers(data):
     model = mlp(seed=5)
     pruning = MagnitudePruning(SparsitySchedule(0.5), layers=["hidden"])
-    model.fit(
-        data.x_train[:128],
-        data.y_train[:128],
-        epochs=1,
-        batch_size=64,
-        verbose=0,
-        callbacks=[pruning],
-    )
+    fit_briefly(model, data, [pruning], images=128, batch_size=64)
     assert list(pruning.masks) == ["hidden"]
     assert abs(zeros(kernel(model, "hidden")) - expected_pruned(0.5, 784 * 32)) <= 1
     assert zeros(kernel(model, "logits")) == 0
@@ -383,14 +368,7 @@ def test_callback_on_a_distill_model_prunes_the_student_only(data):
     # A ramp to 75 % at step 6 of 8, so masks change while distilling.
     schedule = SparsitySchedule(0.75, end_step=6, frequency=2)
     pruning = MagnitudePruning(schedule)
-    distiller.fit(
-        data.x_train[:512],
-        data.y_train[:512],
-        epochs=1,
-        batch_size=64,
-        verbose=0,
-        callbacks=[pruning],
-    )
+    fit_briefly(distiller, data, [pruning], images=512, batch_size=64)
 
     assert pruning.step == 8 and pruning.sparsity == 0.75
     assert sorted(pruning.masks) == ["hidden", "logits"]
@@ -442,14 +420,7 @@ def test_callback_prunes_a_model_that_fit_builds(data):
     compile_model(model)
     assert not model.built, "no keras.Input: the first training step builds the model"
     pruning = MagnitudePruning(SparsitySchedule(0.5))
-    model.fit(
-        data.x_train[:128],
-        data.y_train[:128],
-        epochs=1,
-        batch_size=32,
-        verbose=0,
-        callbacks=[pruning],
-    )
+    fit_briefly(model, data, [pruning], images=128, batch_size=32)
     assert pruning.step == 4
     for name in ("hidden", "logits"):
         weights = kernel(model, name)
@@ -479,14 +450,7 @@ def test_callback_rejects_bad_arguments():
 def test_strip_pruning_gives_a_plain_model_with_the_same_predictions(data, tmp_path):
     model = mlp(seed=7)
     pruning = MagnitudePruning(SparsitySchedule(0.8))
-    model.fit(
-        data.x_train[:256],
-        data.y_train[:256],
-        epochs=1,
-        batch_size=64,
-        verbose=0,
-        callbacks=[pruning],
-    )
+    fit_briefly(model, data, [pruning], images=256, batch_size=64)
     stripped = strip_pruning(model, pruning)
 
     assert stripped is not model and not stripped.compiled

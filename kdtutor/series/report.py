@@ -338,6 +338,12 @@ def _run_lines(run: dict) -> list[str]:
     return lines
 
 
+def _note(md: list[str], body: list[str], text: str) -> None:
+    """Append an explanatory paragraph to the Markdown and the HTML report alike."""
+    md += [text, ""]
+    body.append(f"<p class='note'>{html.escape(text)}</p>")
+
+
 def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
     """Write ``report.md``, ``report.html`` and the ``report_*.png`` figures into ``run_dir``.
 
@@ -400,8 +406,7 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
         "the seeds, which differ in initial weights and shuffling (the scratch and distilled "
         "students of one seed start from the same weights)."
     )
-    md += [caption, ""]
-    body.append(f"<p class='note'>{html.escape(caption)}</p>")
+    _note(md, body, caption)
 
     md += ["## Compression trade-offs", ""]
     body.append("<h2>Compression trade-offs</h2>")
@@ -414,8 +419,7 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
             "median batch-1 time. 'best size/accuracy' marks the Pareto front: no other model "
             "is both smaller (gzipped) and more accurate."
         )
-        md += [explain, ""]
-        body.append(f"<p class='note'>{html.escape(explain)}</p>")
+        _note(md, body, explain)
     else:
         md += [f"{_NOT_RUN} (notebook 04).", ""]
         body.append(f"<p>{_NOT_RUN} (notebook 04).</p>")
@@ -434,8 +438,7 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
             "labels, from scratch and distilled from the teacher (trained on all labels); "
             "every student trains for the same number of steps."
         )
-        md += [explain, ""]
-        body.append(f"<p class='note'>{html.escape(explain)}</p>")
+        _note(md, body, explain)
     if when_lines:
         md += [*[f"- {line}" for line in when_lines], ""]
         body += ["<ul>", *[f"<li>{html.escape(line)}</li>" for line in when_lines], "</ul>"]
