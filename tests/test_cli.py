@@ -223,6 +223,7 @@ def test_a_failing_notebook_stops_the_run_and_names_the_cell(tmp_path):
     assert "FAILED: notebook 01_teacher_training, cell " in result.stderr
     assert f"(In [{number}])" in result.stderr and "seed" in result.stderr.lower()
     assert not (out / "02_soft_targets_and_temperature.ipynb").exists()  # stopped at 01
+    assert (out / "01_teacher_training.html").exists()  # the failed notebook, readable too
     run = json.loads((out / "results.json").read_text())["_run"]
     assert run["status"] == "failed" and run["not_run"] == ["02_soft_targets_and_temperature"]
     assert run["failure"]["execution_count"] == number
@@ -568,7 +569,9 @@ def test_results_record_refuses_what_the_report_could_not_read(tmp_path):
     assert (tmp_path / "results.json").read_text() == before
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["list"], ["doctor"], ["report"], ["datasets"]])
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["list"], ["doctor"], ["report"], ["datasets"], ["handout"]]
+)
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([*command, "--help"])

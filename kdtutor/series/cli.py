@@ -1,16 +1,20 @@
 """The ``kdtutor`` command line (also ``python -m kdtutor``).
 
 - ``kdtutor run``: execute the notebook series with papermill and write the executed
-  notebooks, ``results.json`` and a report (``report.html``, ``report.md``) into a folder
+  notebooks (``.ipynb`` and ``.html``), ``results.json`` and a report (``report.html``,
+  ``report.md``) into a folder
   (see :mod:`kdtutor.series.runner` and :mod:`kdtutor.series.report`).
 - ``kdtutor list``: the notebooks, their titles and estimated quick/full run times.
 - ``kdtutor doctor``: check the environment a newcomer may get wrong, and say how to fix it.
 - ``kdtutor report DIR``: (re)write the report of a folder holding a ``results.json``.
 - ``kdtutor datasets``: which datasets load offline on this machine and from where.
+- ``kdtutor handout DIR``: the notebooks as a class receives them, or with ``--nbgrader`` the
+  instructor's nbgrader source version (see :mod:`kdtutor.series.handout`).
 - ``kdtutor --version``.
 
-Exit codes: 0 success; 1 a notebook failed (``run``) or a check failed (``doctor``);
-2 bad arguments, refused before anything runs; 130 interrupted.
+Exit codes: 0 success; 1 a notebook failed (``run``), a check failed (``doctor``) or a
+notebook's exercises do not match its solutions (``handout``); 2 bad arguments, refused
+before anything runs or is written; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -143,7 +147,8 @@ def _print_summary(plan, record: dict, reports) -> None:
             f"{own_total:.1f} s){share}:\n"
             f"    kernel start-ups {parts['kernel_start']:.1f} s, this command's "
             f"start-up {parts['command_start']:.1f} s, papermill and other "
-            f"{parts['papermill_and_other']:.1f} s, the report {parts['report']:.1f} s"
+            f"{parts['papermill_and_other']:.1f} s, the HTML copies {parts['html']:.1f} s, "
+            f"the report {parts['report']:.1f} s"
         )
     print(f"Results:  {plan.out_dir / 'results.json'}")
     if reports:
@@ -194,6 +199,43 @@ def _report(args) -> int:
     except (FileNotFoundError, results.ResultsFileError) as error:
         return _error("report", str(error))
     print(f"Report: {page}  (and {markdown.name})")
+    return 0
+
+
+# --- kdtutor handout -------------------------------------------------------------------------
+
+
+def _handout(args) -> int:
+    from kdtutor.series import handout
+
+    try:
+        written = handout.write_handout(
+            args.dir,
+            only=args.only,
+            artifacts=args.artifacts,
+            cache_dir=args.cache,
+            nbgrader=args.nbgrader,
+            force=args.force,
+            notebooks_dir=args.notebooks or runner.NOTEBOOKS_DIR,
+        )
+    except runner.UsageError as error:
+        return _error("handout", str(error))
+    except ValueError as error:  # the series itself: an exercise without its solution
+        print(f"kdtutor handout: error: {error}", file=sys.stderr)
+        return 1
+    out = Path(args.dir).expanduser().resolve()
+    notebooks = [path for path in written if path.suffix == ".ipynb"]
+    teachers = [path for path in written if path.suffix == ".keras"]
+    kind = "nbgrader source version" if args.nbgrader else "handout"
+    print(f"kdtutor handout: {len(notebooks)} notebook(s), {kind}, in {out}")
+    for path in written:
+        print(f"  {path.relative_to(out)}")
+    if args.nbgrader:
+        first = notebooks[0].parent.name
+        print(f"Next: cd {out} && nbgrader generate_assignment {first}  (see README.md)")
+    else:
+        cached = f", the cached teacher in artifacts/ ({len(teachers)} file(s))" if teachers else ""
+        print(f"Students: cd {out} && jupyter lab .  (README.md says the rest{cached})")
     return 0
 
 
@@ -383,9 +425,10 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
         description=(
             "Execute the numbered notebooks in order with papermill (kernel python3, one fresh\n"
-            "kernel each) and write into DIR: the executed notebooks, results.json and a\n"
-            "report (report.html, report.md). Stops at the first failing notebook and names\n"
-            "it, the cell and the error. Arguments are checked before anything runs."
+            "kernel each) and write into DIR: the executed notebooks (.ipynb, and .html to\n"
+            "read in a browser), results.json and a report (report.html, report.md). Stops at\n"
+            "the first failing notebook and names it, the cell and the error. Arguments are\n"
+            "checked before anything runs."
         ),
         epilog=(
             "examples:\n"
@@ -482,6 +525,58 @@ def _parser() -> argparse.ArgumentParser:
         description="List the datasets and whether each loads offline here, and from where.",
     )
     datasets.set_defaults(handler=_datasets)
+
+    handout = commands.add_parser(
+        "handout",
+        help="write the notebooks as a class receives them (or the nbgrader source version)",
+        formatter_class=formatter,
+        description=(
+            "Write into DIR the notebooks as a class receives them: outputs and execution\n"
+            "counts cleared, no solutions, the exercises and their checks kept, nbval markers\n"
+            "removed, kernel python3, and a README.md for students. With --nbgrader, write the\n"
+            "instructor's nbgrader course instead: nbgrader_config.py and\n"
+            "source/NN_name/NN_name.ipynb with each solution between nbgrader's markers and\n"
+            "each check as a locked, graded test cell. Refuses a non-empty DIR unless --force."
+        ),
+        epilog=(
+            "examples:\n"
+            "  kdtutor handout ~/class                   every notebook, for students\n"
+            "  kdtutor handout ~/class --artifacts       with the trained teacher (no training)\n"
+            "  kdtutor handout ~/class --only 01,03\n"
+            "  kdtutor handout ~/course --nbgrader       then: nbgrader generate_assignment ...\n"
+            "exit codes: 0 ok, 1 an exercise does not match its solution, 2 bad arguments"
+        ),
+    )
+    handout.add_argument("dir", metavar="DIR", help="the folder to write (new or empty)")
+    handout.add_argument(
+        "--only",
+        metavar="NN,NN",
+        help="only these notebooks, by number (01,03) or name; always in series order",
+    )
+    handout.add_argument(
+        "--artifacts",
+        action="store_true",
+        help="include the trained teacher(s) from the model cache, so students skip training "
+        "it (make it first with `kdtutor run --only 01`)",
+    )
+    handout.add_argument(
+        "--cache",
+        metavar="CACHE",
+        help=f"the model cache --artifacts copies from (default: {runner.ARTIFACTS_DIR}, "
+        "the one `kdtutor run` and the notebooks use)",
+    )
+    handout.add_argument(
+        "--nbgrader",
+        action="store_true",
+        help="write the instructor's nbgrader source version (with solutions) instead",
+    )
+    handout.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty DIR, over files of the same names; nothing else is removed",
+    )
+    handout.add_argument("--notebooks", metavar="DIR", help=argparse.SUPPRESS)
+    handout.set_defaults(handler=_handout)
     return parser
 
 

@@ -4,7 +4,8 @@
 runner's ``"_run"`` record) and writes
 
 - ``report.md``: headline numbers, the trade-off table, per-notebook wall times and links
-  to the executed notebooks, with the figures as ``report_*.png`` files next to it;
+  to the executed notebooks and their readable HTML copies (where the run wrote them),
+  with the figures as ``report_*.png`` files next to it;
 - ``report.html``: the same, self-contained (figures embedded as base64 PNG), to open in a
   browser or attach to a CI run.
 
@@ -268,8 +269,6 @@ def _notebook_rows(results: dict, run: dict, notebooks, run_dir: Path) -> _Table
             status = "ok"
         else:
             status = _NOT_RUN
-        executed = run_dir / f"{stem}.ipynb"
-        link = _Link(executed.name, executed.name) if executed.exists() else "—"
         own = timing.get("notebook_seconds", results.get(stem, {}).get("seconds"))
         rows.append(
             [
@@ -278,7 +277,8 @@ def _notebook_rows(results: dict, run: dict, notebooks, run_dir: Path) -> _Table
                 status,
                 _seconds(timing.get("wall_seconds")),
                 _seconds(own),
-                link,
+                _file_link(run_dir / f"{stem}.ipynb"),
+                _file_link(run_dir / f"{stem}.html"),
             ]
         )
     return _Table(
@@ -289,9 +289,15 @@ def _notebook_rows(results: dict, run: dict, notebooks, run_dir: Path) -> _Table
             "wall time (runner)",
             "own time (notebook)",
             "executed notebook",
+            "to read (HTML)",
         ],
         rows,
     )
+
+
+def _file_link(path: Path):
+    """A relative link to ``path`` (the report sits in the same folder), or "—" if absent."""
+    return _Link(path.name, path.name) if path.exists() else "—"
 
 
 def _run_lines(run: dict) -> list[str]:
@@ -318,6 +324,7 @@ def _run_lines(run: dict) -> list[str]:
             "kernel_start": "kernel start-ups",
             "command_start": "the command's start-up",
             "papermill_and_other": "papermill and other",
+            "html": "the HTML copies",
             "report": "the report",
         }
         if parts:

@@ -13,7 +13,9 @@
   kernel each, with ``cwd=notebooks/``, shows which notebook and cell is running
   and for how long, stops at the first failure, and stores the runner's own
   timings in ``results.json`` under the top-level key ``"_run"`` (the
-  notebooks' entries are left as they wrote them).
+  notebooks' entries are left as they wrote them). Next to each executed notebook
+  it writes a readable copy, ``<stem>.html`` (:func:`write_html`), also for the one
+  that failed.
 
 Bad arguments raise :class:`UsageError`; a notebook that fails is reported in
 the returned :class:`RunOutcome` (notebook, cell, error, path of the partly
@@ -25,6 +27,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime
+import html
 import json
 import logging
 import os
@@ -60,6 +63,7 @@ __all__ = [
     "execute",
     "finish_record",
     "describe_failure",
+    "write_html",
     "format_seconds",
     "process_seconds",
     "usable_cpus",
@@ -553,6 +557,9 @@ class _Progress:
         mark = "ok" if ok else "FAILED"
         self._print(f"    {mark} in {format_seconds(elapsed)} ({elapsed:.1f} s){detail}")
 
+    def warn(self, text: str) -> None:
+        self._print(f"    WARNING: {text}")
+
     def _status(self, now) -> str:
         index, count, heading = self.cell
         where = f"cell {index}/{count}" if count else "kernel starting"
@@ -686,7 +693,7 @@ def _clear_previous_run(out_dir: Path) -> None:
     for path in out_dir.iterdir():
         if (
             path.name in (results.RESULTS_FILE, "report.md", "report.html")
-            or (path.suffix == ".ipynb" and results.NOTEBOOK_STEM.match(path.stem))
+            or (path.suffix in (".ipynb", ".html") and results.NOTEBOOK_STEM.match(path.stem))
             or (path.name.startswith("report_") and path.suffix == ".png")
         ):
             path.unlink()
@@ -754,12 +761,115 @@ def describe_failure(failure: dict) -> str:
     return "\n".join(lines)
 
 
+# --- readable copies ---------------------------------------------------------------------------
+
+# nbconvert's JupyterLab look without the blocks that load scripts from a CDN (require.js,
+# MathJax, Mermaid, widgets): a CI artifact is often opened offline, where each would fail.
+# The page keeps its CSS inline and its output images as data: URLs, so it stands alone.
+_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style>math { font-size: 1.15em; } math[display="block"] { margin: 0.8em 0; }</style>
+{%- endblock extra_css -%}
+"""
+
+
+def _mathml(tex: str, display: str) -> str:
+    """TeX math as MathML, which browsers render without a script (MathJax would need one),
+    or, when latex2mathml cannot read it, the TeX source itself, escaped and still legible."""
+    from latex2mathml.converter import convert
+
+    try:
+        return convert(tex.strip(), display=display)
+    except Exception:  # latex2mathml raises its own errors for TeX it does not know
+        delimiter = "$$" if display == "block" else "$"
+        return f"<code>{html.escape(delimiter + tex + delimiter)}</code>"
+
+
+def _offline_exporter(image_dir: Path):
+    """An nbconvert ``HTMLExporter`` whose pages need no network (see :func:`write_html`)."""
+    import jinja2
+    from nbconvert import HTMLExporter
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    class MathMLRenderer(IPythonRenderer):
+        def block_math(self, body):
+            return _mathml(body, "block")
+
+        def inline_math(self, body):
+            return _mathml(body, "inline")
+
+        def latex_environment(self, name, body):
+            return _mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", "block")
+
+    class OfflineHTMLExporter(HTMLExporter):
+        # HTMLExporter.markdown2html with the MathML renderer and images always embedded.
+        @jinja2.pass_context
+        def markdown2html(self, context, source):
+            cell = context.get("cell", {})
+            renderer = MathMLRenderer(
+                escape=False,
+                attachments=cell.get("attachments", {}),
+                embed_images=True,
+                path=str(image_dir),
+                anchor_link_text=self.anchor_link_text,
+                exclude_anchor_links=self.exclude_anchor_links,
+                **self.lexer_options,
+            )
+            return MarkdownWithMath(renderer=renderer).render(source)
+
+    return OfflineHTMLExporter(
+        template_name="lab",
+        template_file="kdtutor_offline.html.j2",
+        extra_loaders=[jinja2.DictLoader({"kdtutor_offline.html.j2": _OFFLINE_TEMPLATE})],
+        embed_images=True,
+    )
+
+
+def write_html(executed, *, notebooks_dir=NOTEBOOKS_DIR) -> Path:
+    """Write a readable copy of the executed notebook ``executed`` next to it, as ``.html``.
+
+    The page looks like JupyterLab (nbconvert's ``lab`` template) and stands alone: CSS
+    inline, images embedded, no script, so it reads the same offline and attached to a CI
+    run. LaTeX math in Markdown cells becomes MathML, which browsers render natively.
+    ``notebooks_dir`` is where the notebook's Markdown image links are resolved (the
+    series' folder, not the run's). Returns the path of the page.
+    """
+    import nbformat
+
+    executed = Path(executed)
+    nb = nbformat.read(executed, as_version=4)
+    resources = {"metadata": {"name": executed.stem, "path": str(notebooks_dir)}}
+    page, _ = _offline_exporter(Path(notebooks_dir)).from_notebook_node(nb, resources)
+    target = executed.with_suffix(".html")
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+def _write_html_quietly(output: Path, notebooks_dir: Path, progress: _Progress) -> float | None:
+    """:func:`write_html` for the runner: seconds taken, or ``None`` (and a warning line) when
+    the copy could not be written; the executed notebook matters more than its copy."""
+    if not output.exists():  # papermill failed before it wrote anything
+        return None
+    begin = time.perf_counter()
+    try:
+        write_html(output, notebooks_dir=notebooks_dir)
+    except Exception as error:
+        progress.warn(f"no HTML copy of {output.name}: {type(error).__name__}: {error}")
+        return None
+    return time.perf_counter() - begin
+
+
 def execute(plan: Plan, *, stream=None, started: float | None = None) -> RunOutcome:
     """Run ``plan``'s notebooks in order; stop at the first failure; return the outcome.
 
     Each notebook runs in a fresh ``python3`` kernel with ``cwd`` = the
     notebooks folder and is saved (with its outputs, also when it fails) as
-    ``<out_dir>/<stem>.ipynb``. ``started`` is the ``time.perf_counter()``
+    ``<out_dir>/<stem>.ipynb``, with a readable copy ``<out_dir>/<stem>.html``
+    (:func:`write_html`). ``started`` is the ``time.perf_counter()``
     value the run's wall time counts from (default: now); the runner's record
     in ``results.json["_run"]`` holds that wall time, each notebook's wall
     time as the runner saw it (kernel start-up included), the notebooks' own
@@ -817,6 +927,8 @@ def execute(plan: Plan, *, stream=None, started: float | None = None) -> RunOutc
         except Exception as exception:  # a cell raised, the kernel died, ...: report, stop
             error = exception
         end = time.perf_counter()
+        # Written for a failed notebook too: that is the page a CI reader opens first.
+        html_seconds = _write_html_quietly(output, plan.notebooks_dir, progress)
         entry = results.load(plan.out_dir).get(notebook.stem, {})
         ready, done = progress.kernel_ready, progress.cells_done
         record["notebooks"][notebook.stem] = {
@@ -825,6 +937,7 @@ def execute(plan: Plan, *, stream=None, started: float | None = None) -> RunOutc
             "kernel_start_seconds": round(ready - begin, 3) if ready else None,
             "cells_seconds": round(done - ready, 3) if ready and done else None,
             "notebook_seconds": entry.get("seconds"),  # measured by the notebook itself
+            "html_seconds": round(html_seconds, 3) if html_seconds is not None else None,
         }
         if error is None:
             own = entry.get("seconds")
@@ -886,6 +999,7 @@ def finish_record(
     parts = {
         "kernel_start": sum(t["kernel_start_seconds"] or 0 for t in timings),
         "command_start": startup_seconds or 0.0,
+        "html": sum(t.get("html_seconds") or 0 for t in timings),
         "report": report_seconds,
     }
     # The rest: planning, papermill reading, saving after each cell, kernel shutdown.
