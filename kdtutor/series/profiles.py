@@ -5,9 +5,10 @@
   on a 2-core laptop CPU and still shows every effect. CI and the committed
   notebook outputs use it.
 - ``full``: full Fashion-MNIST (offline with the ``dataset-fashion-mnist``
-  package; pass ``DATASET="mnist"`` for MNIST where Keras can download it) and
-  the Hinton et al. (2015) MLP pair, trained long enough to reproduce the
-  published effects.
+  package; pass ``DATASET="mnist"`` for MNIST where Keras can download it), the
+  same CNN teacher and MLP student as ``quick``, trained on 15 times the data:
+  the teacher is the strongest model of the run and the student has less than
+  half its parameters. The whole series runs in under an hour on 2 cores.
 
 In a notebook's ``parameters`` cell every knob defaults to ``None``, meaning
 "the profile's value"; a value given there (or injected by papermill) wins.
@@ -60,30 +61,36 @@ PROFILES: dict[str, dict] = {
     },
     "full": {
         "dataset": "fashion_mnist",
-        "teacher": "hinton",  # kdtutor.make_hinton_teacher: 784-1200-1200-10, dropout
-        "teacher_epochs": 15,
-        "student_hidden": (800, 800),  # kdtutor.make_hinton_student
-        "student_epochs": 15,
+        # The quick profile's pair. Hinton et al.'s (2015) MLP pair (``"hinton"``) is no
+        # teacher on Fashion-MNIST: there it reached 87.4 % and its distilled student 89.0 %.
+        "teacher": "cnn",
+        "teacher_epochs": 20,  # its training accuracy has levelled off by then
+        "student_hidden": (128,),
+        # Chosen on the validation split (teacher trained without it, 2 seeds), never on
+        # test: after 20 epochs no (T, alpha) pair beat the scratch student by more than its
+        # noise; after 40 the scratch student overfits (its validation accuracy drops) and
+        # T = 8, alpha = 0.5 kept the distilled one ahead. Distillation regularises.
+        "student_epochs": 40,
         "batch_size": 128,
         "learning_rate": 1e-3,
-        "seeds": 3,
-        "temperature": 8.0,  # as in the quick profile; the sweep checks it on validation
+        "seeds": 5,  # the gain is a few tenths of a point: 5 x 10,000 test images to see it
+        "temperature": 8.0,
         "alpha": 0.5,
         "validation_size": 5000,
-        "sweep_teacher_epochs": 15,
-        "sweep_temperatures": (2.0, 8.0, 20.0),
+        "sweep_teacher_epochs": 12,
+        "sweep_temperatures": (2.0, 8.0),
         "sweep_alphas": (0.1, 0.5),
-        "sweep_epochs": 15,
-        "compare_epochs": 5,
+        "sweep_epochs": 40,
+        "compare_epochs": 3,
         "prune_sparsity": 0.8,
-        "prune_epochs": 4,
+        "prune_epochs": 3,
         "calibration_samples": 500,
         "latency_warmup": 50,
         "latency_runs": 1000,
         "latency_rounds": 5,
         "latency_threads": 1,
         "label_fractions": (0.01, 0.05, 0.1, 0.25, 1.0),
-        "label_fraction_steps": 3000,
+        "label_fraction_steps": 2000,
         "label_fraction_batch_size": 64,
         "baseline_fraction": 0.1,
         "augment_shift": 0.08,
