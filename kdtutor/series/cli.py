@@ -182,7 +182,7 @@ def _list(args) -> int:
     quick, full = (f"~{runner.format_seconds(s)}" if s else "?" for s in totals)
     print(f"{'all':<{width}}  {quick:>6}  {full:>7}  (2-core CPU, trained teacher reused)")
     print(
-        "Times are estimates: quick measured on a 2-core CPU, full rough. "
+        "Times are estimates: measured on a 2-core CPU (full: docs/results/full/). "
         "`kdtutor run` measures the real ones."
     )
     return 0

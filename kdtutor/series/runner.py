@@ -77,16 +77,15 @@ ARTIFACTS_DIR = REPO_ROOT / "artifacts"  # git-ignored; the notebooks' own defau
 KERNEL_NAME = "python3"
 
 #: Estimated run time in seconds of each notebook on a 2-core CPU as (quick, full), with a warm
-#: artifact cache (the teacher trained by 01 is reused by 02-04), kernel start-up included.
-#: Quick: measured 2026-11-29. Full (Fashion-MNIST, Hinton et al.'s MLPs): 01-03 measured on
-#: a machine shared with other jobs, 04 estimated from its amount of training; 05 never run
-#: with the full profile. Missing: "?".
+#: artifact cache (the teacher trained by 01 is reused by 02-05), kernel start-up included.
+#: Quick: measured 2026-11-29. Full: the committed run in docs/results/full/ (2026-11-29,
+#: `kdtutor run --profile full`, empty cache, nothing else running), rounded up.
 ESTIMATED_SECONDS: dict[str, tuple[float | None, float | None]] = {
-    "01_teacher_training": (60, 330),
-    "02_soft_targets_and_temperature": (25, 55),
-    "03_distilling_the_student": (120, 2300),
-    "04_compression_tradeoffs": (55, 600),
-    "05_when_distillation_helps": (120, None),
+    "01_teacher_training": (60, 200),
+    "02_soft_targets_and_temperature": (25, 25),
+    "03_distilling_the_student": (120, 990),
+    "04_compression_tradeoffs": (55, 110),
+    "05_when_distillation_helps": (120, 710),
 }
 
 # Set by the runner, not by -p: each has its own command-line option.
