@@ -438,7 +438,7 @@ def write_handout(
     if cache_dir is not None and not artifacts:
         raise runner.UsageError("--cache only says where --artifacts copies from; add --artifacts.")
     _check_out_dir(out, notebooks_dir, force)
-    selected = runner._select(runner.discover(notebooks_dir), only)
+    selected = runner.select(runner.discover(notebooks_dir), only)
     broken = [nb for nb in selected if nb.problem]
     if broken:
         raise runner.UsageError(

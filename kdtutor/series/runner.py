@@ -56,6 +56,7 @@ __all__ = [
     "UsageError",
     "KERNEL_NAME",
     "discover",
+    "select",
     "declared_parameters",
     "dataset_ways",
     "parse_parameter",
@@ -351,7 +352,12 @@ def _check_type(notebook: Notebook, name: str, value, text: str) -> None:
     )
 
 
-def _select(notebooks: list[Notebook], only: str | None) -> list[Notebook]:
+def select(notebooks: list[Notebook], only: str | None) -> list[Notebook]:
+    """The notebooks that ``--only`` names (``"01,03"``, numbers or stems), in series order.
+
+    ``None`` selects them all. Raises :class:`UsageError` naming the valid choices for an
+    empty selection or an unknown notebook (``kdtutor run`` and ``kdtutor handout``).
+    """
     if not notebooks:
         raise UsageError("No numbered notebooks (NN_name.ipynb) found.")
     valid = ", ".join(f"{nb.number} ({nb.stem})" for nb in notebooks)
@@ -428,7 +434,7 @@ def plan_run(
         parsed[name], texts[name] = value, text
 
     notebooks_dir = Path(notebooks_dir).resolve()
-    selected = _select(discover(notebooks_dir), only)
+    selected = select(discover(notebooks_dir), only)
     broken = [nb for nb in selected if nb.problem]
     if broken:
         raise UsageError(
