@@ -510,11 +510,23 @@ def test_report_shows_when_distillation_helps(tmp_path):
     assert "Strong baselines at 10 % of the labels: augmentation 89.00 % ± 1.41." in markdown
     assert "vs augmentation alone: -0.50 ± 0.80 points." in markdown
     assert "distilled student, bias 4.25: 70 of 100 test images recognised." in markdown
+    assert "Omitted digit 3: distilled student" in markdown  # no dataset recorded: a digit
     assert "test accuracy (%) 80.3," in markdown
     with pytest.raises(results.ResultsFileError, match=r"fraction_kd_accuracy\[0\]\[1\]"):
         results.record(
             tmp_path, "05_when_distillation_helps", {"fraction_kd_accuracy": [[0.5, "x"]]}
         )
+
+
+def test_report_names_the_omitted_fashion_class(tmp_path):
+    from kdtutor.series import results
+
+    entry = {"dataset": "fashion_mnist", "omitted_digit": 3, "omitted_test_images": 1000,
+             "omitted_class": [{"student": "distilled", "bias": 0.0, "test 3s recognised": 345}]}
+    results.record(tmp_path, "05_when_distillation_helps", entry)
+    markdown = report.write_report(tmp_path)[0].read_text()
+    # Fashion-MNIST's label 3 is "Dress" (Xiao et al. 2017, the dataset's README)
+    assert "Omitted class 3 (dress): distilled student, bias 0: 345 of 1000" in markdown
 
 
 def test_report_command_needs_a_results_file(tmp_path, capsys):

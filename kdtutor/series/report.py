@@ -24,6 +24,8 @@ import re
 import statistics
 from pathlib import Path
 
+from kdtutor.data import FASHION_MNIST_CLASS_NAMES
+
 __all__ = ["write_report", "REPORT_FILES"]
 
 REPORT_FILES = ("report.md", "report.html")
@@ -143,6 +145,14 @@ def _headline(results: dict, failed: str | None) -> tuple[_Table, list[str], dic
     return table, notes, {"seeds": seeds, "scratch": scratch, "kd": kd, "teacher": teacher}
 
 
+def _omitted_class(entry: dict) -> str:
+    """Notebook 05 calls it the omitted digit; on Fashion-MNIST it is a garment, named here."""
+    index, dataset = entry.get("omitted_digit"), entry.get("dataset")
+    if dataset == "fashion_mnist" and isinstance(index, int) and 0 <= index < 10:
+        return f"class {index} ({FASHION_MNIST_CLASS_NAMES[index].lower()})"
+    return f"digit {index if index is not None else '?'}"
+
+
 def _when_it_helps(entry: dict) -> tuple[_Table | None, list[str]]:
     """Notebook 05's headline: the gain per labelled fraction, then one line per other section."""
     table = None
@@ -180,7 +190,7 @@ def _when_it_helps(entry: dict) -> tuple[_Table | None, list[str]]:
         counted = next((v for k, v in row.items() if str(k).endswith("recognised")), None)
         if counted is not None:
             lines.append(
-                f"Omitted digit {entry.get('omitted_digit', '?')}: {row['student']} student, "
+                f"Omitted {_omitted_class(entry)}: {row['student']} student, "
                 f"bias {row['bias']:g}: {counted} of {entry.get('omitted_test_images', '?')} "
                 "test images recognised."
             )
