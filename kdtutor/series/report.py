@@ -361,6 +361,25 @@ def _note(md: list[str], body: list[str], text: str) -> None:
     body.append(f"<p class='note'>{html.escape(text)}</p>")
 
 
+def _heading(md: list[str], body: list[str], text: str) -> None:
+    """Append a section heading to the Markdown and the HTML report alike."""
+    md += [f"## {text}", ""]
+    body.append(f"<h2>{html.escape(text)}</h2>")
+
+
+def _not_run(md: list[str], body: list[str], why: str) -> None:
+    """Say that a section's notebook did not run (``why``: which one, in parentheses)."""
+    md += [f"{_NOT_RUN} {why}.", ""]
+    body.append(f"<p>{_NOT_RUN} {html.escape(why)}.</p>")
+
+
+def _table(md: list[str], body: list[str], table: _Table, explain: str) -> None:
+    """Append ``table`` and the paragraph that explains its columns."""
+    md += [table.markdown(), ""]
+    body.append(table.html())
+    _note(md, body, explain)
+
+
 def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
     """Write ``report.md``, ``report.html`` and the ``report_*.png`` figures into ``run_dir``.
 
@@ -425,46 +444,35 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
     )
     _note(md, body, caption)
 
-    md += ["## Compression trade-offs", ""]
-    body.append("<h2>Compression trade-offs</h2>")
+    _heading(md, body, "Compression trade-offs")
     if tradeoffs:
-        table = _tradeoff_table(tradeoffs, pareto)
-        md += [table.markdown(), ""]
-        body.append(table.html())
         explain = (
             "Accuracy on the test split; file = the deployable .tflite or .keras file; latency = "
             "median batch-1 time. 'best size/accuracy' marks the Pareto front: no other model "
             "is both smaller (gzipped) and more accurate."
         )
-        _note(md, body, explain)
+        _table(md, body, _tradeoff_table(tradeoffs, pareto), explain)
     else:
-        md += [f"{_NOT_RUN} (notebook 04).", ""]
-        body.append(f"<p>{_NOT_RUN} (notebook 04).</p>")
+        _not_run(md, body, "(notebook 04)")
 
-    md += ["## When distillation helps (notebook 05)", ""]
-    body.append("<h2>When distillation helps (notebook 05)</h2>")
+    _heading(md, body, "When distillation helps (notebook 05)")
     when_table, when_lines = _when_it_helps(results.get(_WHEN, {}))
     if when_table is None and not when_lines:
-        md += [f"{_NOT_RUN} (notebook 05).", ""]
-        body.append(f"<p>{_NOT_RUN} (notebook 05).</p>")
+        _not_run(md, body, "(notebook 05)")
     if when_table is not None:
-        md += [when_table.markdown(), ""]
-        body.append(when_table.html())
         explain = (
             "Test accuracy (mean ± sd over seeds) of the student trained on a fraction of the "
             "labels, from scratch and distilled from the teacher (trained on all labels); "
             "every student trains for the same number of steps."
         )
-        _note(md, body, explain)
+        _table(md, body, when_table, explain)
     if when_lines:
         md += [*[f"- {line}" for line in when_lines], ""]
         body += ["<ul>", *[f"<li>{html.escape(line)}</li>" for line in when_lines], "</ul>"]
 
-    md += ["## Plots", ""]
-    body.append("<h2>Plots</h2>")
+    _heading(md, body, "Plots")
     if not figures:
-        md += [f"{_NOT_RUN} (they need notebook 03's students or notebook 04's table).", ""]
-        body.append(f"<p>{_NOT_RUN} (they need notebook 03's students or notebook 04's table).</p>")
+        _not_run(md, body, "(they need notebook 03's students or notebook 04's table)")
     for name, caption, figure in figures:
         if isinstance(figure, str):
             md += [f"{caption}: could not be drawn ({figure}).", ""]
