@@ -48,6 +48,7 @@ __all__ = [
     "Dataset",
     "DatasetUnavailableError",
     "load_dataset",
+    "stratified_subset",
 ]
 
 DATASET_NAMES: tuple[str, ...] = ("mnist-5k", "mnist", "fashion_mnist")
@@ -215,6 +216,35 @@ class Dataset:
             self.x_train[val_idx],
             self.y_train[val_idx],
         )
+
+
+def stratified_subset(labels, size: int, *, seed: int = 0) -> np.ndarray:
+    """Return the sorted indices of ``size`` of ``labels``' images, in the classes' proportions.
+
+    ``labels`` are integer class ids, shape ``(N,)``. Every class keeps its share (rounded
+    as scikit-learn's stratified split does); the same ``seed`` gives the same indices, and
+    ``size == N`` gives all of them. Notebook 03 draws the student's training images with it.
+    Raises ``ValueError`` when ``size`` is not a whole number between the number of classes
+    and N.
+    """
+    from sklearn.model_selection import train_test_split
+
+    _check_seed(seed)
+    labels = np.asarray(labels)
+    count, classes = len(labels), len(np.unique(labels))
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or not (
+        classes <= size <= count
+    ):
+        raise ValueError(
+            f"size must be a whole number of images between {classes} (one per class) and "
+            f"{count} (all of them); got {size!r}"
+        )
+    if size == count:
+        return np.arange(count)
+    keep, _ = train_test_split(
+        np.arange(count), train_size=int(size), stratify=labels, random_state=seed
+    )
+    return np.sort(keep)
 
 
 def load_dataset(name: str = "mnist-5k", *, seed: int = 0) -> Dataset:

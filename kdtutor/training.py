@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import keras
+import numpy as np
 
 from kdtutor.models import make_hinton_teacher, make_student, make_teacher
 
@@ -23,6 +24,7 @@ __all__ = [
     "train_scratch_student",
     "train_distilled_student",
     "EpochTimes",
+    "CorrectAtEpochs",
 ]
 
 TEACHER_ARCHITECTURES = {"cnn": make_teacher, "hinton": make_hinton_teacher}
@@ -44,6 +46,32 @@ class EpochTimes(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
+
+
+class CorrectAtEpochs(keras.callbacks.Callback):
+    """A callback that records which of ``(x, y)`` the model gets right after some epochs.
+
+    ``epochs`` are 1-based epoch counts, e.g. ``(10, 20, 40)``; after each of them
+    ``right[epoch]`` is a boolean array of shape ``(N,)``: the model's top class equals the
+    integer label ``y``. One training run then answers "how good after 10, 20, 40 epochs?",
+    which is how notebook 03 chooses the training length. For a :class:`kdtutor.DistillModel`
+    the predictions are its student's.
+    """
+
+    def __init__(self, x, y, epochs):
+        super().__init__()
+        self.x, self.y, self.epochs = x, y, set(int(epoch) for epoch in epochs)
+        self.right: dict[int, object] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 in self.epochs:
+            # A direct call, not `predict`: `predict` in a callback of many short fits builds a
+            # new graph each time, and TensorFlow then warns about retracing.
+            logits = [
+                keras.ops.convert_to_numpy(self.model(self.x[i : i + 1024], training=False))
+                for i in range(0, len(self.x), 1024)
+            ]
+            self.right[epoch + 1] = np.concatenate(logits).argmax(axis=1) == self.y
 
 
 def compile_classifier(model: keras.Model, *, learning_rate: float = 1e-3) -> keras.Model:
@@ -117,16 +145,20 @@ def train_scratch_student(
     learning_rate: float = 1e-3,
     seed: int = 0,
     verbose: int = 0,
+    callbacks=None,
 ):
     """Train a student on the labels alone; return ``(student, history)``.
 
     The baseline of notebook 03: :func:`build_student` with ``seed`` (so it
     starts from the same weights as the distilled student of the same seed),
-    :func:`compile_classifier`, ``fit`` on images ``x`` and integer labels ``y``.
+    :func:`compile_classifier`, ``fit`` on images ``x`` and integer labels ``y``
+    (``callbacks`` passed to ``fit``).
     """
     student = build_student(hidden_units, num_classes=num_classes, seed=seed)
     compile_classifier(student, learning_rate=learning_rate)
-    history = student.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    history = student.fit(
+        x, y, epochs=epochs, batch_size=batch_size, verbose=verbose, callbacks=callbacks
+    )
     return student, history
 
 

@@ -643,3 +643,19 @@ def test_debian_dir_constant_points_at_the_package_location():
 
 def test_dataset_class_is_exported():
     assert Dataset is data.Dataset and issubclass(DatasetUnavailableError, RuntimeError)
+
+
+# -- stratified_subset --------------------------------------------------------------------------
+def test_stratified_subset_keeps_every_class_share_and_is_repeatable():
+    from kdtutor.data import stratified_subset
+
+    labels = np.repeat(np.arange(4), [40, 20, 20, 20])  # class 0 has twice the others' share
+    keep = stratified_subset(labels, 50, seed=3)
+    assert len(keep) == 50 and len(set(keep.tolist())) == 50 and np.all(np.diff(keep) > 0)
+    assert np.bincount(labels[keep]).tolist() == [20, 10, 10, 10]  # counted by hand
+    np.testing.assert_array_equal(keep, stratified_subset(labels, 50, seed=3))
+    assert not np.array_equal(keep, stratified_subset(labels, 50, seed=4))
+    np.testing.assert_array_equal(stratified_subset(labels, 100), np.arange(100))
+    for size in (3, 101, 2.5, True):
+        with pytest.raises(ValueError, match="between 4 \\(one per class\\) and 100"):
+            stratified_subset(labels, size)

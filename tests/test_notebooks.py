@@ -19,8 +19,8 @@ from kdtutor.series import profiles, results
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TINY = {  # a few epochs: these runs check the plumbing, not the size of the effects
-    "01_teacher_training": {"TEACHER_EPOCHS": 1, "CHECK_CLAIMS": False},
-    "02_soft_targets_and_temperature": {"TEACHER_EPOCHS": 1, "CHECK_CLAIMS": False},
+    "01_teacher_training": {"TEACHER_EPOCHS": 1},
+    "02_soft_targets_and_temperature": {"TEACHER_EPOCHS": 1},
     "03_distilling_the_student": {
         "TEACHER_EPOCHS": 1,
         "STUDENT_EPOCHS": 2,
@@ -30,7 +30,6 @@ TINY = {  # a few epochs: these runs check the plumbing, not the size of the eff
         "SWEEP_ALPHAS": [0.5],
         "SWEEP_EPOCHS": 1,
         "COMPARE_EPOCHS": 2,
-        "CHECK_CLAIMS": False,
     },
     "04_compression_tradeoffs": {
         "TEACHER_EPOCHS": 1,
@@ -41,7 +40,6 @@ TINY = {  # a few epochs: these runs check the plumbing, not the size of the eff
         "LATENCY_WARMUP": 1,
         "LATENCY_RUNS": 5,
         "LATENCY_ROUNDS": 1,
-        "CHECK_CLAIMS": False,
     },
     "05_when_distillation_helps": {
         "TEACHER_EPOCHS": 1,
@@ -50,7 +48,6 @@ TINY = {  # a few epochs: these runs check the plumbing, not the size of the eff
         "SEEDS": 2,  # at least 2: the standard errors need two seeds
         "OMITTED_VALIDATION_SIZE": 100,
         "TREE_MAX_DEPTH": 3,
-        "CHECK_CLAIMS": False,
     },
 }
 

@@ -131,6 +131,18 @@ def test_scratch_and_distilled_students_start_from_the_same_weights(tiny_data):
         np.testing.assert_array_equal(a, b)
 
 
+def test_correct_at_epochs_records_what_predict_says_after_those_epochs(tiny_data):
+    # Independent check: after the last recorded epoch, the record equals predict's answer.
+    record = training.CorrectAtEpochs(tiny_data.x_test, tiny_data.y_test, [1, 3])
+    student, _ = training.train_scratch_student(
+        tiny_data.x_train, tiny_data.y_train, hidden_units=(8,), epochs=3, callbacks=[record]
+    )
+    assert sorted(record.right) == [1, 3]
+    predicted = student.predict(tiny_data.x_test, verbose=0).argmax(axis=1)
+    np.testing.assert_array_equal(record.right[3], predicted == tiny_data.y_test)
+    assert record.right[1].shape == tiny_data.y_test.shape and record.right[1].dtype == bool
+
+
 # -- plots ----------------------------------------------------------------------------------------
 def test_confusion_matrix_counts_every_prediction_once():
     y_true = np.array([0, 0, 1, 2, 2, 2])

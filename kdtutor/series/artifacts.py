@@ -48,6 +48,7 @@ STUDENT_RECIPE_KEYS = (
     "teacher",
     "teacher_epochs",
     "student_hidden",
+    "student_images",
     "student_epochs",
     "batch_size",
     "learning_rate",

@@ -12,7 +12,8 @@
   instructor's nbgrader source version (see :mod:`kdtutor.series.handout`).
 - ``kdtutor --version``.
 
-Exit codes: 0 success; 1 a notebook failed (``run``), a check failed (``doctor``) or a
+Exit codes: 0 success; 1 a notebook failed or a claim of its prose did not hold
+(``run``, see :mod:`kdtutor.series.claims`), a check failed (``doctor``) or a
 notebook's exercises do not match its solutions (``handout``); 2 bad arguments, refused
 before anything runs or is written; 130 interrupted.
 """
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 
 from kdtutor.data import DATASET_NAMES, offline_sources
-from kdtutor.series import runner
+from kdtutor.series import claims, profiles, results, runner
 from kdtutor.series.profiles import PROFILES
 
 
@@ -86,6 +87,7 @@ def _run(args) -> int:
     sys.stdout.flush()
 
     outcome = runner.execute(plan, started=started)
+    claim_outcomes = _check_claims(plan, outcome)
     report_start = time.perf_counter()
     reports = None
     try:
@@ -103,11 +105,50 @@ def _run(args) -> int:
     if outcome.failure:
         print(runner.describe_failure(outcome.failure), file=sys.stderr)
         return 130 if outcome.failure["error"] == "KeyboardInterrupt" else 1
+    if claim_outcomes and not all(item.holds for item in claim_outcomes):
+        return 1
     if args.open and reports:
         import webbrowser
 
         webbrowser.open(reports[1].as_uri())
     return 0
+
+
+def _check_claims(plan, outcome) -> list:
+    """Check the prose's claims (notebooks/claims.json) for the notebooks that ran; print them.
+
+    Claims are made for a profile as it stands: a run with ``-p`` overrides or another
+    dataset is not what the prose describes, so its claims are listed as not checked.
+    The outcome is stored in ``results.json["_run"]["claims"]`` for the report.
+    """
+    ran = [stem for stem, timing in outcome.run["notebooks"].items() if timing["status"] == "ok"]
+    if plan.parameters or plan.dataset != profiles.PROFILES[plan.profile]["dataset"]:
+        why = "-p overrides" if plan.parameters else f"dataset {plan.dataset}"
+        print(f"Claims:   not checked (the run has {why}; the prose describes the profile)")
+        _store_claims(plan, outcome, {"checked": False, "why": why})
+        return []
+    try:
+        outcomes = claims.check(results.load(plan.out_dir), plan.profile, notebooks=ran)
+    except (claims.ClaimsFileError, results.ResultsFileError) as error:
+        print(f"Claims:   could not be checked: {error}")
+        _store_claims(plan, outcome, {"checked": False, "why": str(error)})
+        return []
+    failed = [item for item in outcomes if not item.holds]
+    print(f"Claims:   {len(outcomes) - len(failed)} of {len(outcomes)} hold")
+    for item in failed:
+        print(f"  FAILS   {item.claim.notebook}: {item.claim.text} ({item.detail})")
+    _store_claims(plan, outcome, {
+        "checked": True,
+        "total": len(outcomes),
+        "failed": [{"notebook": item.claim.notebook, "claim": item.claim.text,
+                    "detail": item.detail} for item in failed],
+    })  # fmt: skip
+    return outcomes
+
+
+def _store_claims(plan, outcome, value: dict) -> None:
+    outcome.run["claims"] = value
+    runner.write_run_record(plan.out_dir, outcome.run)
 
 
 def _print_summary(plan, record: dict, reports) -> None:

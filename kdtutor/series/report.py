@@ -131,10 +131,11 @@ def _headline(results: dict, failed: str | None) -> tuple[_Table, list[str], dic
         gain = 100 * (statistics.fmean(kd) - statistics.fmean(scratch))
         wins = sum(k > s for k, s in zip(kd, scratch, strict=True))
         detail = f"distilled better on {wins} of {len(kd)} seeds"
-        p_value = distill.get("sign_test_p_value")
-        if p_value is not None:
-            detail += f"; sign test p = {p_value:.3g}"
-        rows.append(["gain from distillation", f"{gain:+.2f} points", detail, _DISTILL])
+        shown = f"{gain:+.2f} points"
+        if distill.get("kd_verdict") and distill.get("kd_gain_standard_error_points") is not None:
+            shown = f"{gain:+.2f} ± {distill['kd_gain_standard_error_points']:.2f} points"
+            detail = f"{distill['kd_verdict']} (kdtutor.compare rule); {detail}"
+        rows.append(["gain from distillation", shown, detail, _DISTILL])
     if distill.get("student_params") and results.get(_TEACHER, {}).get("teacher_params"):
         ratio = results[_TEACHER]["teacher_params"] / distill["student_params"]
         notes.append(
@@ -487,6 +488,9 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
                 "</figcaption></figure>"
             )
 
+    _heading(md, body, "Claims of the notebooks' prose")
+    _note(md, body, _claims_line(run.get("claims")))
+
     md += ["## Notebooks", "", notebook_table.markdown(), ""]
     body += ["<h2>Notebooks</h2>", notebook_table.html()]
     md += ["## The run", "", *[f"- {line}" for line in _run_lines(run)], ""]
@@ -500,6 +504,22 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
         _HTML.format(title=html.escape(f"kdtutor report {run_dir.name}"), body="\n".join(body))
     )
     return md_path, html_path
+
+
+def _claims_line(checked: dict | None) -> str:
+    """One paragraph: how many of the prose's claims (notebooks/claims.json) held, and which not."""
+    if not checked:
+        return "Not checked: kdtutor run checks them after a run (see kdtutor.series.claims)."
+    if not checked.get("checked"):
+        return f"Not checked: {checked.get('why', 'unknown reason')}."
+    failed = checked.get("failed") or []
+    total = checked.get("total", 0)
+    line = f"{total - len(failed)} of {total} claims hold."
+    if failed:
+        line += " Failing: " + "; ".join(
+            f"{item['notebook']}: {item['claim']} ({item['detail']})" for item in failed
+        )
+    return line
 
 
 def _markdown_inline(text: str) -> str:

@@ -289,7 +289,7 @@ def parse_parameter(text: str) -> tuple[str, object]:
     if not equals or not name.isidentifier():
         raise UsageError(
             f"-p {text!r} is not NAME=VALUE. Examples: -p EPOCHS=3, -p SEEDS=5, "
-            "-p SWEEP_TEMPERATURES=[2.0,8.0], -p CHECK_CLAIMS=False, -p TEACHER='\"hinton\"'."
+            "-p SWEEP_TEMPERATURES=[2.0,8.0], -p TEACHER='\"hinton\"'."
         )
     raw = raw.strip()
     try:
@@ -687,7 +687,7 @@ def _machine() -> dict:
     }
 
 
-def _write_run_record(out_dir: Path, record: dict) -> None:
+def write_run_record(out_dir: Path, record: dict) -> None:
     everything = results.load(out_dir)
     everything[RUN_KEY] = record
     results.write_json_atomically(out_dir / results.RESULTS_FILE, everything)
@@ -969,7 +969,7 @@ def execute(plan: Plan, *, stream=None, started: float | None = None) -> RunOutc
         **_overhead(wall, sum(own)),
         not_run=[nb.stem for nb in plan.notebooks if nb.stem not in record["notebooks"]],
     )
-    _write_run_record(plan.out_dir, record)
+    write_run_record(plan.out_dir, record)
     return RunOutcome(ok=failure is None, out_dir=plan.out_dir, run=record, failure=failure)
 
 
@@ -1015,5 +1015,5 @@ def finish_record(
         overhead_parts={name: round(value, 3) for name, value in parts.items()},
         **overhead,
     )
-    _write_run_record(out_dir, record)
+    write_run_record(out_dir, record)
     return record

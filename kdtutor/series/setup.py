@@ -29,7 +29,7 @@ __all__ = ["NotebookRun", "start"]
 _IMPORTED_AT = time.perf_counter()
 
 # Parameters every notebook may declare that are not profile settings.
-_RUN_PARAMETERS = {"PROFILE", "RESULTS_DIR", "ARTIFACTS_DIR", "SEED", "CHECK_CLAIMS"}
+_RUN_PARAMETERS = {"PROFILE", "RESULTS_DIR", "ARTIFACTS_DIR", "SEED"}
 
 
 @dataclasses.dataclass
@@ -38,8 +38,8 @@ class NotebookRun:
 
     ``settings`` is the profile's dict with the notebook's overrides applied;
     ``results_dir`` holds ``results.json``, ``artifacts_dir`` the cached models; ``seed``
-    seeds Keras (weights, shuffling, dropout); ``check_claims`` says whether the notebook
-    asserts the size of its effects (off for deliberately tiny test runs).
+    seeds Keras (weights, shuffling, dropout). The claims a notebook's prose makes are not
+    checked here but against its recorded results (:mod:`kdtutor.series.claims`).
     """
 
     stem: str
@@ -47,7 +47,6 @@ class NotebookRun:
     results_dir: Path
     artifacts_dir: Path
     seed: int = 0
-    check_claims: bool = True
     started: float = dataclasses.field(default_factory=lambda: _IMPORTED_AT)
 
     @property
@@ -84,8 +83,8 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
 
     ``stem`` is the notebook's file name without ``.ipynb``; ``parameters`` its namespace
     (``globals()``), from which the upper-case names are read. A name that is neither a
-    profile setting nor one of ``PROFILE``, ``RESULTS_DIR``, ``ARTIFACTS_DIR``, ``SEED``,
-    ``CHECK_CLAIMS`` stays the notebook's own (e.g. ``TEMPERATURES`` for a plot). Raises
+    profile setting nor one of ``PROFILE``, ``RESULTS_DIR``, ``ARTIFACTS_DIR``, ``SEED``
+    stays the notebook's own (e.g. ``TEMPERATURES`` for a plot). Raises
     ``ValueError`` for an unknown profile. Checks the environment first
     (:func:`kdtutor.check_versions`), so a wrong one fails here, not forty cells later.
     """
@@ -110,7 +109,6 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
         results_dir=Path(parameters.get("RESULTS_DIR", "../runs/latest")),
         artifacts_dir=Path(parameters.get("ARTIFACTS_DIR", "../artifacts")),
         seed=seed,
-        check_claims=bool(parameters.get("CHECK_CLAIMS", True)),
     )
     if not quiet:
         print(f"{profile} profile, {settings['dataset']}, seed {seed} | {versions}")

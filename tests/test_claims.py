@@ -1,0 +1,116 @@
+"""The prose's claims (notebooks/claims.json): the file, the checker, and the committed runs."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kdtutor.series import claims, results
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMITTED_RUNS = {profile: ROOT / "docs" / "results" / profile for profile in ("quick", "full")}
+
+
+def write(tmp_path, data):
+    path = tmp_path / "claims.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_every_claim_belongs_to_a_notebook_and_a_profile():
+    stems = {path.stem for path in (ROOT / "notebooks").glob("0*.ipynb")}
+    loaded = claims.load()
+    assert loaded, "notebooks/claims.json holds no claims"
+    for claim in loaded:
+        assert claim.notebook in stems, claim
+        assert set(claim.profiles) <= {"quick", "full"} and claim.profiles, claim
+        assert claim.text.strip(), claim
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_the_committed_runs_hold_every_claim_made_for_them(profile):
+    # The committed notebooks (quick) and the committed full-profile run are what a learner
+    # reads: every claim their prose makes must hold in their own results.
+    recorded = results.load(COMMITTED_RUNS[profile])
+    outcomes = claims.check(recorded, profile)
+    assert outcomes, f"no claims checked against the committed {profile} run"
+    failed = [f"{o.claim.notebook}: {o.claim.text} -> {o.detail}" for o in outcomes if not o.holds]
+    assert not failed, "\n".join(failed)
+
+
+def test_a_false_claim_and_a_missing_name_are_reported(tmp_path):
+    quick, full = ["quick"], ["full"]
+    path = write(tmp_path, {
+        "03_x": [
+            {"claim": "gain is real", "check": "verdict == 'a real gain'", "profiles": quick},
+            {"claim": "first largest", "check": "gains[0] > max(gains[1:])", "profiles": quick},
+            {"claim": "renamed", "check": "old_name > 0", "profiles": quick},
+            {"claim": "full only", "check": "1 > 2", "profiles": full},
+        ]
+    })  # fmt: skip
+    recorded = {"03_x": {"verdict": "within the noise", "gains": [3.0, 1.0, 2.0]}}
+    outcomes = claims.check(recorded, "quick", claims=claims.load(path))
+    assert [o.holds for o in outcomes] == [False, True, None]
+    assert outcomes[0].detail == "false: verdict == 'a real gain'"
+    assert outcomes[2].detail == "03_x recorded no 'old_name'"
+    assert claims.check(recorded, "full", claims=claims.load(path))[0].holds is False
+
+
+def test_only_the_named_notebooks_are_checked(tmp_path):
+    path = write(tmp_path, {"01_a": [{"claim": "c", "check": "x > 0", "profiles": ["quick"]}],
+                            "02_b": [{"claim": "d", "check": "y > 0", "profiles": ["quick"]}]})
+    outcomes = claims.check({"01_a": {"x": 1}}, "quick", notebooks=["01_a"],
+                            claims=claims.load(path))
+    assert [(o.claim.notebook, o.holds) for o in outcomes] == [("01_a", True)]
+
+
+@pytest.mark.parametrize(
+    "check, message",
+    [
+        ("__import__('os').system('true')", "may not use"),
+        ("x.real > 0", "may not use 'x.real'"),
+        ("open('f')", "may not use"),
+        ("x >", "is not an expression"),
+        ("[y for y in x]", "may not use"),
+    ],
+)
+def test_a_check_outside_the_small_language_is_refused_when_loaded(tmp_path, check, message):
+    path = write(tmp_path, {"01_a": [{"claim": "c", "check": check, "profiles": ["quick"]}]})
+    with pytest.raises(claims.ClaimsFileError, match=message):
+        claims.load(path)
+
+
+def test_a_malformed_entry_names_where_it_is(tmp_path):
+    path = write(tmp_path, {"01_a": [{"claim": "c", "check": "x > 0"}]})
+    with pytest.raises(claims.ClaimsFileError, match=r"01_a\[0\]: expected an object with"):
+        claims.load(path)
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(claims.ClaimsFileError, match="cannot read the claims file"):
+        claims.load(tmp_path / "bad.json")
+
+
+def test_kdtutor_run_checks_the_claims_of_a_profile_run_and_fails_on_a_false_one(
+    tmp_path, monkeypatch, capsys
+):
+    from types import SimpleNamespace
+
+    from kdtutor.series import cli
+
+    monkeypatch.setattr(claims, "CLAIMS_FILE", write(tmp_path, {"01_a": [
+        {"claim": "accurate", "check": "teacher_accuracy > 0.9", "profiles": ["quick"]},
+        {"claim": "small", "check": "teacher_params < 10", "profiles": ["quick"]},
+    ]}))  # fmt: skip
+    out = tmp_path / "run"
+    results.record(out, "01_a", {"teacher_accuracy": 0.95, "teacher_params": 225034})
+    outcome = SimpleNamespace(run={"status": "ok", "notebooks": {"01_a": {"status": "ok"}}})
+    plan = SimpleNamespace(parameters={}, dataset="mnist-5k", profile="quick", out_dir=out)
+    checked = cli._check_claims(plan, outcome)
+    assert [item.holds for item in checked] == [True, False]
+    printed = capsys.readouterr().out
+    assert "Claims:   1 of 2 hold" in printed and "FAILS   01_a: small" in printed
+    stored = results.load(out)["_run"]["claims"]
+    assert stored["checked"] and stored["total"] == 2 and stored["failed"][0]["claim"] == "small"
+    # With -p overrides the run is not what the prose describes: listed as not checked.
+    plan.parameters = {"TEACHER_EPOCHS": 1}
+    assert cli._check_claims(plan, outcome) == []
+    assert "not checked (the run has -p overrides" in capsys.readouterr().out
