@@ -8,7 +8,7 @@ validation accuracy recorded after each of ``--epochs``. Every gain is judged wi
 series' rule (:func:`kdtutor.compare.compare_paired`) over ``--seeds`` seeds. The test split
 is never read. Notebook 03 runs a two-seed version of the same sweep.
 
-    python benchmarks/choose_recipe.py [--profile quick] [--seeds 8] [--epochs 10 20 40]
+    python benchmarks/choose_recipe.py [--profile quick] [--seeds 8] [--epochs 20 40 60 80]
         [--temperatures 2 4 8] [--alphas 0.1 0.5] [--student-share 0.25]
 
 The students train on the profile's share of the images the teacher was trained on
@@ -36,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick", choices=sorted(profiles.PROFILES))
     parser.add_argument("--seeds", type=int, default=8)
-    parser.add_argument("--epochs", type=int, nargs="+", default=[10, 20, 40])
+    parser.add_argument("--epochs", type=int, nargs="+", default=[20, 40, 60, 80])
     parser.add_argument("--temperatures", type=float, nargs="+", default=[2.0, 4.0, 8.0])
     parser.add_argument("--alphas", type=float, nargs="+", default=[0.1, 0.5])
     parser.add_argument("--student-share", type=float, default=None,

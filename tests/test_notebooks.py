@@ -28,7 +28,8 @@ TINY = {  # a few epochs: these runs check the plumbing, not the size of the eff
         "SWEEP_TEACHER_EPOCHS": 1,
         "SWEEP_TEMPERATURES": [1.0, 4.0],
         "SWEEP_ALPHAS": [0.5],
-        "SWEEP_EPOCHS": 1,
+        "SWEEP_EPOCHS": [1, 2],
+        "SWEEP_SEEDS": 2,
         "COMPARE_EPOCHS": 2,
     },
     "04_compression_tradeoffs": {
@@ -97,7 +98,9 @@ def test_the_series_runs_in_order_and_shares_the_teacher(tmp_path):
     assert third["keras_distiller_loss_difference"] < 1e-3
     quick = profiles.PROFILES["quick"]
     assert (third["temperature"], third["alpha"]) == (quick["temperature"], quick["alpha"])
-    assert len(third["sweep"]) == 2
+    assert len(third["sweep"]) == 4  # 2 temperatures x 1 alpha x 2 training lengths
+    assert third["student_images"] == quick["student_images"]
+    assert third["kd_verdict"] in ("a real gain", "a real loss", "within the noise")
     assert len(list(artifacts.glob("student_kd_*.keras"))) == 1
 
     fourth = run("04_compression_tradeoffs", tmp_path, artifacts)["04_compression_tradeoffs"]
