@@ -6,13 +6,15 @@ Run from the repository root after notebook 04 (or ``kdtutor run``) has written 
 
 - ``teacher_int8``: a file at least 3.5× smaller than ``teacher_float``'s, and an accuracy
   at most 1 point lower;
-- ``teacher_pruned``: a gzip size at least 2.5× smaller, and at most 1.5 points lower;
+- ``teacher_pruned`` (80 % of the kernel weights zero): a gzip size at least 2.5× smaller,
+  and at most 1 point lower (issue 16: well-tuned magnitude pruning loses about a point or
+  less at 80 %);
 - the smallest file of the table is a distilled int8 student;
 - ``student_tiny_kd_int8``: a file at least 20× smaller than ``teacher_float``'s.
 
 and, for information, ``student_kd_int8``'s file ratio to ``teacher_float``. Accuracy
 differences are compared at the resolution of one test image (``test_images`` in the results,
-else to 1e-6), so that 1.5 points measured as 1.5000001 does not fail. These targets are
+else to 1e-6), so that 1 point measured as 1.0000001 does not fail. These targets are
 the project's, not the lesson's: the notebook says what was measured, this script whether
 it is enough. Exit status: 0 when every target passes, 1 when one fails, 2 when the results
 are missing.
@@ -64,7 +66,7 @@ def targets(entry: dict) -> list[tuple[str, str, bool | None]]:
         ("teacher_int8: file >= 3.5× smaller", "teacher_int8", ratio("file_bytes"), 3.5),
         ("teacher_int8: accuracy at most 1 point lower", "teacher_int8", accuracy, -1.0),
         ("teacher_pruned: gzip >= 2.5× smaller", "teacher_pruned", ratio("gzip_bytes"), 2.5),
-        ("teacher_pruned: at most 1.5 points lower", "teacher_pruned", accuracy, -1.5),
+        ("teacher_pruned: at most 1 point lower", "teacher_pruned", accuracy, -1.0),
         ("student_tiny_kd_int8: file >= 20× smaller", "student_tiny_kd_int8", size_and_cost, 20),
         ("student_kd_int8: file × smaller (information)", "student_kd_int8", size_and_cost, None),
     ]
