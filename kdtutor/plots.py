@@ -536,7 +536,7 @@ def tradeoff(table, x, *, y="accuracy", log_x=False, xlabel=None, ylabel=None, t
     ]
     key += [
         Line2D([], [], ls="", marker="o", mfc="0.3", mec="0.3", label="filled: on the front"),
-        Line2D([], [], ls="", marker="o", mfc="none", mec="0.3", label="hollow: beaten on both"),
+        Line2D([], [], ls="", marker="o", mfc="none", mec="0.3", label="hollow: dominated"),
         Line2D([], [], ls="--", color="gray", lw=1, label="Pareto front"),
     ]
     fig.legend(handles=key, loc="outside lower center", ncols=len(key), frameon=False, fontsize=8)
