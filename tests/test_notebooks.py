@@ -45,9 +45,10 @@ TINY = {  # a few epochs: these runs check the plumbing, not the size of the eff
     "05_when_distillation_helps": {
         "TEACHER_EPOCHS": 1,
         "LABEL_FRACTIONS": [0.1, 1.0],
-        "LABEL_FRACTION_STEPS": 20,
-        "SEEDS": 2,  # at least 2: the standard errors need two seeds
-        "OMITTED_VALIDATION_SIZE": 100,
+        "LABEL_FRACTION_SEEDS": 2,  # at least 2: the rule needs two seeds
+        "EARLY_STOPPING_EVAL_STEPS": 10,
+        "EARLY_STOPPING_PATIENCE": 1,
+        "EARLY_STOPPING_MAX_STEPS": 20,
         "TREE_MAX_DEPTH": 3,
     },
 }
@@ -127,7 +128,7 @@ def test_the_series_runs_in_order_and_shares_the_teacher(tmp_path):
 
     fifth = run("05_when_distillation_helps", tmp_path, artifacts)["05_when_distillation_helps"]
     assert fifth["teacher_source"] == "cache"
-    assert fifth["label_fractions"] == [0.1, 1.0] and fifth["labelled_images"] == [400, 4000]
+    assert fifth["label_fractions"] == [0.1, 1.0] and fifth["labelled_images"] == [360, 3600]
     assert [len(seeds) for seeds in fifth["fraction_kd_accuracy"]] == [2, 2]
     assert {"scratch", "distilled", "augmentation", "label smoothing"} <= set(fifth["baselines"])
     assert fifth["omitted_digit"] == 3 and fifth["omitted_test_images"] == 100

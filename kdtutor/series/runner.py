@@ -79,14 +79,14 @@ KERNEL_NAME = "python3"
 
 #: Estimated run time in seconds of each notebook on a 2-core CPU as (quick, full), with a warm
 #: artifact cache (the teacher trained by 01 is reused by 02-05), kernel start-up included.
-#: Quick: measured 2026-11-29. Full: the committed run in docs/results/full/ (2026-11-29,
-#: `kdtutor run --profile full`, empty cache, nothing else running), rounded up.
+#: Quick: the committed notebooks' run of 2026-12-07. Full: the committed run in docs/results/full/
+#: (03-05 re-run on 2026-12-07, see its README), rounded up.
 ESTIMATED_SECONDS: dict[str, tuple[float | None, float | None]] = {
-    "01_teacher_training": (60, 200),
-    "02_soft_targets_and_temperature": (25, 25),
-    "03_distilling_the_student": (120, 990),
-    "04_compression_tradeoffs": (55, 110),
-    "05_when_distillation_helps": (120, 710),
+    "01_teacher_training": (30, 200),
+    "02_soft_targets_and_temperature": (15, 25),
+    "03_distilling_the_student": (125, 840),
+    "04_compression_tradeoffs": (30, 80),
+    "05_when_distillation_helps": (160, 1200),
 }
 
 # Set by the runner, not by -p: each has its own command-line option.
