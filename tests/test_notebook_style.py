@@ -18,14 +18,16 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOLUTIONS = ROOT / "notebooks" / "solutions"
 MAX_CELL_LINES = 25
 
-# Code lines and prose words per notebook: 01 and 02 no longer than before the rewrite
-# for the learner (120 and 194 lines, 914 and 1,296 words); 03-05 kept short.
+# Code lines and prose words per notebook, a little above their size after the notebooks
+# were made to state every result in words, teach one rule for "is it real" and train 05's
+# students to one criterion (01 and 02 had 914 and 1,296 words before); a notebook that
+# grows past them should be cut, not the limit raised again.
 LIMITS = {
-    "01_teacher_training": {"code_lines": 120, "words": 914},
-    "02_soft_targets_and_temperature": {"code_lines": 194, "words": 1296},
-    "03_distilling_the_student": {"code_lines": 300},  # + the rule and the recipe sweep (issue 16)
-    "04_compression_tradeoffs": {"code_lines": 350, "words": 2000},
-    "05_when_distillation_helps": {"code_lines": 300, "words": 2000},
+    "01_teacher_training": {"code_lines": 125, "words": 1000},
+    "02_soft_targets_and_temperature": {"code_lines": 200, "words": 1350},
+    "03_distilling_the_student": {"code_lines": 300, "words": 2700},
+    "04_compression_tradeoffs": {"code_lines": 360, "words": 2150},
+    "05_when_distillation_helps": {"code_lines": 390, "words": 2800},
 }
 
 
