@@ -241,7 +241,7 @@ def test_tradeoff_plot_draws_every_model_and_the_front():
         "float",
         "int8",
         "filled: on the front",
-        "hollow: beaten on both",
+        "hollow: dominated",
         "Pareto front",
     ]
     # Pareto points filled, the others hollow; a model and its int8 copy share a colour.
