@@ -54,7 +54,7 @@ class CorrectAtEpochs(keras.callbacks.Callback):
     ``epochs`` are 1-based epoch counts, e.g. ``(10, 20, 40)``; after each of them
     ``right[epoch]`` is a boolean array of shape ``(N,)``: the model's top class equals the
     integer label ``y``. One training run then answers "how good after 10, 20, 40 epochs?",
-    which is how notebook 03 chooses the training length. For a :class:`kdtutor.DistillModel`
+    which is how notebook 03 compares training lengths. For a :class:`kdtutor.DistillModel`
     the predictions are its student's.
     """
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from kdtutor.data import DATASET_NAMES, offline_sources
-from kdtutor.series import claims, profiles, results, runner
+from kdtutor.series import claims, results, runner
 from kdtutor.series.profiles import PROFILES
 
 
@@ -122,7 +122,7 @@ def _check_claims(plan, outcome) -> list:
     The outcome is stored in ``results.json["_run"]["claims"]`` for the report.
     """
     ran = [stem for stem, timing in outcome.run["notebooks"].items() if timing["status"] == "ok"]
-    if plan.parameters or plan.dataset != profiles.PROFILES[plan.profile]["dataset"]:
+    if plan.parameters or plan.dataset != PROFILES[plan.profile]["dataset"]:
         why = "-p overrides" if plan.parameters else f"dataset {plan.dataset}"
         print(f"Claims:   not checked (the run has {why}; the prose describes the profile)")
         _store_claims(plan, outcome, {"checked": False, "why": why})
