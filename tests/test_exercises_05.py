@@ -10,27 +10,6 @@ def _run(capsys, check, *args):
     return result, capsys.readouterr().out
 
 
-def test_smoothed_target_accepts_the_reference_and_rejects_slips(capsys):
-    ok, out = _run(capsys, exercises.check_smoothed_target, 0.91, 0.1, 10)
-    assert ok and "Correct" in out
-    for wrong in (0.9, 0.01, 1.0, 0.1):
-        ok, out = _run(capsys, exercises.check_smoothed_target, wrong, 0.1, 10)
-        assert not ok and "Not yet" in out and "0.91" not in out
-
-
-def test_smoothed_target_follows_its_arguments(capsys):
-    assert exercises.check_smoothed_target(0.8 + 0.2 / 4, 0.2, 4)
-    assert not exercises.check_smoothed_target(0.91, 0.2, 4)
-    capsys.readouterr()
-
-
-def test_smoothed_target_handles_none_and_non_numbers(capsys):
-    assert not exercises.check_smoothed_target(None, 0.1, 10)
-    assert "Set `answer_1`" in capsys.readouterr().out
-    assert not exercises.check_smoothed_target("0.91", 0.1, 10)
-    capsys.readouterr()
-
-
 # Four images of digit 1: it needs +1, +2, +3 and +4 to win; half recovered above 2.
 LOGITS = np.array(
     [[3.0, 2.0, 0.0], [4.0, 2.0, 0.0], [0.0, 2.0, 5.0], [6.0, 2.0, 1.0]], dtype="float32"

@@ -115,16 +115,22 @@ def test_stored_outputs_are_clean(notebook):
 
 def test_exercises_are_checked_by_kdtutor_not_given_away(notebook):
     path, nb = notebook
-    answer_cells = [
-        cell
-        for cell in nb.cells
-        if cell.cell_type == "code" and re.search(r"^answer_\w* = ", cell.source, re.M)
+    exercise_cells = [
+        cell for cell in nb.cells if cell.cell_type == "code" and "exercises.check_" in cell.source
     ]
-    assert 2 <= len(answer_cells) <= 4, f"{path.name}: {len(answer_cells)} exercises"
-    for cell in answer_cells:
-        assert "exercises.check_" in cell.source, f"{path.name}: unchecked exercise"
+    assert 2 <= len(exercise_cells) <= 4, f"{path.name}: {len(exercise_cells)} exercises"
+    implement = 0
+    for cell in exercise_cells:
         assert "assert" not in cell.source, f"{path.name}: an exercise asserts its answer"
-        assert re.search(r"^answer_\w* = None\b", cell.source, re.M), "answers start at None"
+        if re.search(r"^answer_\w* = ", cell.source, re.M):
+            assert re.search(r"^answer_\w* = None\b", cell.source, re.M), "answers start at None"
+        else:  # an implement exercise: every function to write starts empty
+            stubs = re.findall(r"^\s+return None  # your code here$", cell.source, re.M)
+            defs = re.findall(r"^\s*def \w+\(", cell.source, re.M)
+            assert stubs and len(stubs) == len(defs), f"{path.name}: a function is written out"
+            implement += 1
+    # From 02 on, the learner writes at least one of the lesson's mechanisms.
+    assert implement >= (1 if path.stem >= "02" else 0), f"{path.name}: nothing to implement"
 
 
 def test_every_notebook_has_an_executed_solutions_notebook(notebook):

@@ -271,12 +271,16 @@ def _handout(args) -> int:
     print(f"kdtutor handout: {len(notebooks)} notebook(s), {kind}, in {out}")
     for path in written:
         print(f"  {path.relative_to(out)}")
+    if not teachers:
+        print("No trained teacher included (--no-artifacts): each notebook trains its own.")
     if args.nbgrader:
         first = notebooks[0].parent.name
-        print(f"Next: cd {out} && nbgrader generate_assignment {first}  (see README.md)")
+        print(f"Next: cd {out} && nbgrader validate source/{first}/{first}.ipynb  (README.md)")
     else:
-        cached = f", the cached teacher in artifacts/ ({len(teachers)} file(s))" if teachers else ""
-        print(f"Students: cd {out} && jupyter lab .  (README.md says the rest{cached})")
+        print(
+            f"Students, in {out}: python3 -m venv .venv, activate it, "
+            "pip install -r requirements.txt, then jupyter lab .  (README.md, offline too)"
+        )
     return 0
 
 
@@ -574,17 +578,20 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Write into DIR the notebooks as a class receives them: outputs and execution\n"
             "counts cleared, no solutions, the exercises and their checks kept, nbval markers\n"
-            "removed, kernel python3, and a README.md for students. With --nbgrader, write the\n"
-            "instructor's nbgrader course instead: nbgrader_config.py and\n"
-            "source/NN_name/NN_name.ipynb with each solution between nbgrader's markers and\n"
-            "each check as a locked, graded test cell. Refuses a non-empty DIR unless --force."
+            "removed, kernel python3; the trained teacher from the model cache in artifacts/;\n"
+            "what a student installs (the kdtutor wheel in wheels/, built here offline, and a\n"
+            "requirements.txt naming it); and a README.md for students. With --nbgrader, write\n"
+            "the instructor's nbgrader course instead: nbgrader_config.py (exchange folder in\n"
+            "DIR) and source/NN_name/NN_name.ipynb with each solution between nbgrader's\n"
+            "markers and each check as a locked, graded test cell, the teacher beside it.\n"
+            "Refuses a non-empty DIR unless --force."
         ),
         epilog=(
             "examples:\n"
-            "  kdtutor handout ~/class                   every notebook, for students\n"
-            "  kdtutor handout ~/class --artifacts       with the trained teacher (no training)\n"
+            "  kdtutor handout ~/class                 every notebook, the teacher, the wheel\n"
+            "  kdtutor handout ~/class --no-artifacts  no teacher: each notebook trains it\n"
             "  kdtutor handout ~/class --only 01,03\n"
-            "  kdtutor handout ~/course --nbgrader       then: nbgrader generate_assignment ...\n"
+            "  kdtutor handout ~/course --nbgrader     then nbgrader validate ... (README.md)\n"
             "exit codes: 0 ok, 1 an exercise does not match its solution, 2 bad arguments"
         ),
     )
@@ -596,14 +603,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     handout.add_argument(
         "--artifacts",
-        action="store_true",
-        help="include the trained teacher(s) from the model cache, so students skip training "
-        "it (make it first with `kdtutor run --only 01`)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="include the trained teacher(s) from the model cache, so that students skip "
+        "training it and everyone loads the same one (the default; make it first with "
+        "`kdtutor run --only 01`); --no-artifacts leaves it out",
     )
     handout.add_argument(
         "--cache",
         metavar="CACHE",
-        help=f"the model cache --artifacts copies from (default: {runner.ARTIFACTS_DIR}, "
+        help=f"the model cache the teacher is copied from (default: {runner.ARTIFACTS_DIR}, "
         "the one `kdtutor run` and the notebooks use)",
     )
     handout.add_argument(

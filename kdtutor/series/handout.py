@@ -3,24 +3,34 @@
 The plain handout is flat: ``DIR/NN_name.ipynb`` with every output and execution count
 cleared, nbval's ``# NBVAL_...`` marker lines and the links to ``solutions/`` removed,
 kernelspec ``python3``, and the exercises with their ``kdtutor.exercises`` checks kept as
-they are; plus a ``README.md`` for students and, with ``artifacts``, the cached teacher(s)
-in ``DIR/artifacts/``. The notebooks' ``RESULTS_DIR`` and ``ARTIFACTS_DIR`` defaults lose
-their ``../`` (the repository keeps notebooks one level below ``artifacts/``; the handout
-keeps them beside it), so a notebook opened from ``DIR`` finds the teacher. With
-``nbgrader`` the same notebooks become an nbgrader course: ``DIR/nbgrader_config.py``,
-``DIR/README.md`` for the instructor and one assignment per notebook,
-``DIR/source/NN_name/NN_name.ipynb``, where each exercise is split into an answer cell
-holding the reference solution (from ``notebooks/solutions/``) between ``### BEGIN
-SOLUTION`` and ``### END SOLUTION``, and a locked, graded test cell
-``assert exercises.check_...(...)``.
+they are; plus a ``README.md`` for students, the cached teacher(s) in ``DIR/artifacts/``
+(unless ``artifacts=False``) and what a student installs: the ``kdtutor`` wheel in
+``DIR/wheels/`` and ``DIR/requirements.txt`` naming it. The notebooks' ``RESULTS_DIR`` and
+``ARTIFACTS_DIR`` defaults lose their ``../`` (the repository keeps notebooks one level
+below ``artifacts/``; the handout keeps them beside it), so a notebook opened from ``DIR``
+finds the teacher. With ``nbgrader`` the same notebooks become an nbgrader course:
+``DIR/nbgrader_config.py`` (exchange in ``DIR/exchange``, the teacher kept out of
+feedback), ``DIR/README.md`` for the instructor, the wheel and requirements, and one
+assignment per notebook, ``DIR/source/NN_name/NN_name.ipynb`` with the teacher in
+``artifacts/`` beside it and run folders that keep a graded run from writing into the
+assignment (``RESULTS_DIR = None``, ``ARTIFACTS_READ_ONLY = True``), where each exercise is
+split into an answer cell holding the reference solution (from ``notebooks/solutions/``)
+between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (inside each function to write, for
+an implement exercise), and a locked, graded test cell that asserts the same check, run in a
+fresh process (:mod:`kdtutor.exercises.grading`) that the student's kernel cannot fool.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+import itertools
 import re
 import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -28,7 +38,15 @@ import nbformat
 from kdtutor.series import runner
 from kdtutor.series.profiles import PROFILES
 
-__all__ = ["Exercise", "student_notebook", "exercises_of", "source_notebook", "write_handout"]
+__all__ = [
+    "Exercise",
+    "student_notebook",
+    "exercises_of",
+    "source_notebook",
+    "build_wheel",
+    "student_requirements",
+    "write_handout",
+]
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 COURSE_ID = "kdtutor"
@@ -133,17 +151,84 @@ def exercises_of(nb, name: str = "notebook") -> list[Exercise]:
 
 
 def _assigned(cell) -> set[str]:
-    """The names a code cell assigns at its top level."""
+    """The names a code cell assigns or defines (``def``, ``class``) at its top level."""
     if cell.cell_type != "code":
         return set()
-    return {
+    body = ast.parse(cell.source).body
+    defined = {node.name for node in body if isinstance(node, _DEFINITIONS)}
+    return defined | {
         name.id
-        for node in ast.parse(cell.source).body
+        for node in body
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign)
         for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
         for name in ast.walk(target)  # also `_, answer_3 = model.evaluate(...)`
         if isinstance(name, ast.Name)
     }
+
+
+_DEFINITIONS = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+_FUNCTIONS = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _functions(tree, prefix: str = ""):
+    """(qualified name, node) of every function and method of ``tree``, classes included."""
+    for node in getattr(tree, "body", []):
+        if isinstance(node, _DEFINITIONS):
+            name = f"{prefix}{node.name}"
+            if isinstance(node, _FUNCTIONS):
+                yield name, node
+            yield from _functions(node, f"{name}.") if isinstance(node, ast.ClassDef) else ()
+
+
+def _body_without_docstring(node) -> list:
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        if isinstance(body[0].value.value, str):
+            return body[1:]
+    return body
+
+
+def _is_stub(node) -> bool:
+    """A function of an implement exercise left to write: a docstring, then ``return None``."""
+    rest = _body_without_docstring(node)
+    return (
+        len(rest) == 1
+        and len(node.body) == 2
+        and isinstance(rest[0], ast.Return)
+        and isinstance(rest[0].value, ast.Constant)
+        and rest[0].value.value is None
+    )
+
+
+def _splice(context: str, solution: str, where: str) -> str | None:
+    """``context`` (an exercise cell's code) with each stub's ``return None`` replaced by the
+    body of the same function in ``solution``, between the nbgrader markers, at the stub's
+    indentation; None when ``context`` has no stub. ``nbgrader generate_assignment`` turns
+    each region back into a comment under the stub's docstring, so the signature and the
+    docstring stay the student's to read. Raises ``ValueError`` (naming ``where``) for a stub
+    that the solution does not define, or a function left to write without a docstring
+    (nbgrader would leave it a comment only, a syntax error)."""
+    stubs = [(name, node) for name, node in _functions(ast.parse(context)) if _is_stub(node)]
+    if not stubs:
+        return None
+    solved = dict(_functions(ast.parse(solution)))
+    lines, solution_lines = context.splitlines(), solution.splitlines()
+    # The solution's explanation (comment lines before its code) goes into the first region.
+    explanation = list(itertools.takewhile(lambda line: line.startswith("#"), solution_lines))
+    first = min(stub.lineno for _, stub in stubs)
+    for name, stub in sorted(stubs, key=lambda item: -item[1].lineno):
+        if name not in solved:
+            raise ValueError(f"{where}: the solution defines no `{name}` to fill the stub with.")
+        body = _body_without_docstring(solved[name])
+        if not body:
+            raise ValueError(f"{where}: the solution's `{name}` has no body.")
+        indent = " " * stub.body[-1].col_offset
+        code = textwrap.dedent("\n".join(solution_lines[body[0].lineno - 1 : body[-1].end_lineno]))
+        comments = explanation if stub.lineno == first else []
+        region = [BEGIN_SOLUTION, *comments, *code.splitlines(), END_SOLUTION]
+        ret = stub.body[-1]
+        lines[ret.lineno - 1 : ret.end_lineno] = [f"{indent}{line}".rstrip() for line in region]
+    return "\n".join(lines)
 
 
 def _solution(solutions_nb, answer: str, context: str, name: str) -> str:
@@ -185,15 +270,37 @@ def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool) -> di
     return meta
 
 
+GRADED_CHECK = (
+    "from runpy import run_module  # graded in a new Python process: nothing above changes it\n"
+    'assert run_module("kdtutor.exercises.grading")["grade"]({arguments})'
+)
+
+
+def _graded(check: str) -> str:
+    """The locked test cell for the exercise ``check`` (``exercises.check_x(answer_1, ...)``):
+    the same call through :func:`kdtutor.exercises.grading.grade`, loaded afresh, which runs
+    the check in a new process so that a check, a reference or a builtin replaced in the
+    student's kernel cannot change the grade."""
+    node = ast.parse(check.removeprefix("assert ").strip()).body[0]
+    call = next(item for item in ast.walk(node) if isinstance(item, ast.Call))
+    source = check.removeprefix("assert ").strip()
+    arguments = [f'"{call.func.attr}"'] + [
+        ast.get_source_segment(source, item) for item in (*call.args, *call.keywords)
+    ]
+    return GRADED_CHECK.format(arguments=", ".join(arguments))
+
+
 def source_notebook(path, solutions_path) -> nbformat.NotebookNode:
     """The nbgrader source version of the notebook at ``path``, solutions from ``solutions_path``.
 
     Each exercise cell becomes two: an autograded answer cell (nbgrader ``solution: true``)
     that keeps the exercise's code and its ``answer_N = None`` line, followed by the reference
     solution between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (``nbgrader
-    generate_assignment`` removes it); and a locked test cell worth
-    :data:`POINTS_PER_EXERCISE` point(s), ``assert exercises.check_...(...)`` (the check returns
-    False for a wrong answer; the assert makes that a failed test for the autograder).
+    generate_assignment`` removes it; for an exercise whose cell holds functions to write, each
+    function's ``return None`` is replaced by the solution's body instead); and a locked test
+    cell worth :data:`POINTS_PER_EXERCISE` point(s) that asserts the same check, run in a
+    fresh process by :func:`kdtutor.exercises.grading.grade` (the check returns False for a
+    wrong answer; the assert makes that a failed test for the autograder).
     """
     nb = student_notebook(path)
     name, solutions_name = Path(path).name, f"solutions/{Path(solutions_path).name}"
@@ -207,13 +314,12 @@ def source_notebook(path, solutions_path) -> nbformat.NotebookNode:
         cell = nb.cells[exercise.cell]
         solution = _solution(solutions_nb, exercise.answer, exercise.context, solutions_name)
         answer_id = f"ex{number}_{exercise.answer}"
-        cell.source = "\n".join(
+        spliced = _splice(exercise.context, solution, f"{name}, exercise {number}")
+        cell.source = spliced or "\n".join(
             part for part in (exercise.context, BEGIN_SOLUTION, solution, END_SOLUTION) if part
         )
         cell.metadata["nbgrader"] = _nbgrader(answer_id, grade=False, solution=True, locked=False)
-        check = exercise.check
-        check = check if check.startswith("assert ") else f"assert {check}"
-        test = nbformat.v4.new_code_cell(check)
+        test = nbformat.v4.new_code_cell(_graded(exercise.check))
         test.id = f"{cell.get('id', answer_id)}-check"[-64:]  # deterministic, unlike new ids
         test.metadata["nbgrader"] = _nbgrader(
             f"ex{number}_check", grade=True, solution=False, locked=True
@@ -248,13 +354,139 @@ def teacher_files(cache_dir) -> list[Path]:
     if wanted not in teachers:
         found = ", ".join(path.name for path in teachers) or "no teacher at all"
         raise runner.UsageError(
-            f"--artifacts: no cached teacher for the notebooks' default (quick) profile in "
-            f"{cache_dir}: expected {wanted.name}, found {found}. Make it with "
-            "`kdtutor run --only 01` (about a minute), or give the cache that has it with --cache."
+            f"a handout includes the trained teacher, but the model cache {cache_dir} has none "
+            f"for the notebooks' default (quick) profile: expected {wanted.name}, found {found}. "
+            "Make it with `kdtutor run --only 01` (about a minute), give the cache that has it "
+            "with --cache, or leave it out with --no-artifacts (each notebook then trains the "
+            "teacher itself, a minute or so, and numeric answers may differ between machines)."
         )
     return [
         file for path in teachers for file in (path, path.with_suffix(".json")) if file.exists()
     ]
+
+
+# --- what a student installs -----------------------------------------------------------------
+
+WHEELS = "wheels"  # the handout's folder for the kdtutor wheel (and an offline wheelhouse)
+# Only kdtutor's own developers need these (tests, lint, browser and workflow checks, the
+# wheel build); nbgrader only an nbgrader course (students fetch and submit with it).
+_DEVELOPER_ONLY = {"pytest", "nbval", "ruff", "playwright", "check-jsonschema", "zizmor"}
+_BUILD_ONLY = {"setuptools", "wheel"}
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _build_requirements_missing(pyproject: dict) -> list[str]:
+    """The ``[build-system] requires`` of ``pyproject`` that this environment does not meet."""
+    from importlib import metadata
+
+    try:
+        from packaging.requirements import Requirement
+    except ImportError:  # pip then says what is wrong
+        return []
+    missing = []
+    for text in pyproject.get("build-system", {}).get("requires", []):
+        requirement = Requirement(text)
+        try:
+            installed = metadata.version(requirement.name)
+        except metadata.PackageNotFoundError:
+            missing.append(f"{text} (not installed)")
+            continue
+        if not requirement.specifier.contains(installed, prereleases=True):
+            missing.append(f"{text} (installed: {installed})")
+    return missing
+
+
+def build_wheel(out_dir, repo_root=runner.REPO_ROOT) -> Path:
+    """Build the ``kdtutor`` wheel from the checkout at ``repo_root`` into ``out_dir``; return it.
+
+    Offline: ``pip wheel --no-deps --no-build-isolation --no-index`` with the build backend of
+    this environment, on a copy of the package's sources (so the checkout gains no ``build/``
+    or ``.egg-info``). Raises :class:`runner.UsageError` when ``repo_root`` is not a checkout
+    or the backend ``pyproject.toml`` asks for is missing, saying how to install it.
+    """
+    import tomllib
+
+    repo_root, out_dir = Path(repo_root), Path(out_dir)
+    pyproject_path = repo_root / "pyproject.toml"
+    if not pyproject_path.is_file() or not (repo_root / "kdtutor").is_dir():
+        raise runner.UsageError(
+            f"kdtutor handout builds the kdtutor wheel from the repository's checkout, but "
+            f"{repo_root} has no pyproject.toml and kdtutor/; run it from a checkout."
+        )
+    pyproject = tomllib.loads(pyproject_path.read_text(encoding="utf-8"))
+    missing = _build_requirements_missing(pyproject)
+    if missing:
+        raise runner.UsageError(
+            f"building the kdtutor wheel (offline) needs {', '.join(missing)} in this "
+            f"environment ({sys.executable}). Install it: pip install -r requirements.txt, or "
+            f"pip install {' '.join(repr(text.split(' ')[0]) for text in missing)}."
+        )
+    with tempfile.TemporaryDirectory(prefix="kdtutor-wheel-") as scratch:
+        source = Path(scratch) / "source"
+        shutil.copytree(
+            repo_root / "kdtutor",
+            source / "kdtutor",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+        shutil.copyfile(pyproject_path, source / "pyproject.toml")
+        for path in repo_root.glob("*"):
+            if path.is_file() and path.name.upper().startswith(("README", "LICEN", "COPYING")):
+                shutil.copyfile(path, source / path.name)
+        built = Path(scratch) / "built"
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+        command += ["--no-index", "--isolated", "--quiet", "--wheel-dir", str(built), str(source)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        wheels = sorted(built.glob("kdtutor-*.whl"))
+        if result.returncode != 0 or len(wheels) != 1:
+            log = (result.stdout + result.stderr).strip().splitlines()[-15:]
+            raise runner.UsageError(
+                f"building the kdtutor wheel failed ({' '.join(command[2:5])}):\n" + "\n".join(log)
+            )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copyfile(wheels[0], out_dir / wheels[0].name))
+
+
+def student_requirements(repository_requirements: str, wheel_name: str, *, nbgrader=False) -> str:
+    """A class's ``requirements.txt`` from the repository's ``repository_requirements`` text.
+
+    The same lines (pins and their comments), without what only kdtutor's developers need
+    (tests, lint, browser and workflow checks, the wheel build) and without nbgrader unless
+    ``nbgrader``; the editable ``-e .`` becomes the wheel ``./wheels/<wheel_name>``, a path
+    that pip reads from the folder it runs in (not from the file's): the handout's folder.
+    """
+    dropped = _DEVELOPER_ONLY | _BUILD_ONLY | ({"nbgrader"} if not nbgrader else set())
+    blocks, block = [], []
+    for line in [*repository_requirements.splitlines(), ""]:
+        if line.strip():
+            block.append(line)
+        elif block:
+            blocks.append(block)
+            block = []
+    kept = []
+    for block in blocks:
+        requirements = []
+        for line in block:
+            name = _REQUIREMENT_NAME.match(line)
+            if line.lstrip().startswith(("#", "-e", "--editable")) or name is None:
+                continue
+            if name.group(1).lower().replace("_", "-") not in dropped:
+                requirements.append(line)
+        if requirements:
+            comments = [line for line in block if line.lstrip().startswith("#")][:1]
+            # A section header that names developer tools would mislead: say what it is here.
+            if any(_REQUIREMENT_NAME.match(line).group(1) == "nbgrader" for line in requirements):
+                comments = ["# --- nbgrader: students fetch and submit, the instructor grades ---"]
+            kept.append("\n".join([*comments, *requirements]))
+    header = [
+        "# What the kdtutor notebooks need (written by `kdtutor handout`, from the pinned ranges",
+        "# of the kdtutor repository's requirements.txt). In this folder, in a fresh virtual",
+        "# environment:  pip install -r requirements.txt   (README.md says more, offline too)",
+    ]
+    wheel = [
+        "# --- the kdtutor package: its wheel, by a path from the folder pip runs in (here) ---",
+        f"./{WHEELS}/{wheel_name}",
+    ]
+    return "\n\n".join(["\n".join(header), *kept, "\n".join(wheel)]) + "\n"
 
 
 # --- the READMEs -----------------------------------------------------------------------------
@@ -269,15 +501,53 @@ def _notebook_rows(notebooks, exercise_counts) -> list[str]:
     return rows
 
 
-def _student_readme(notebooks, exercise_counts, teachers) -> str:
-    from kdtutor import __version__
+def _install_lines(wheel_name: str, *, who: str) -> list[str]:
+    """The install commands of a handout's README: one ``pip install``, online or offline."""
+    return [
+        f"You need Python 3.11 or newer; everything else {who} is in this folder: "
+        f"`requirements.txt` (TensorFlow 2.21, Keras 3, JupyterLab, ...) and the `kdtutor` "
+        f"package as a wheel, `{WHEELS}/{wheel_name}`. In a terminal, **in this folder**, "
+        "make a fresh virtual environment and install:",
+        "",
+        "```bash",
+        "python3 -m venv .venv",
+        "source .venv/bin/activate      # Windows: py -m venv .venv, then .venv\\Scripts\\activate",
+        "pip install -r requirements.txt",
+        "```",
+        "",
+        "Run `pip` in this folder: `requirements.txt` names the wheel by the path "
+        f"`./{WHEELS}/{wheel_name}`, which pip reads from the folder it runs in, not from the "
+        "file's. The download is large: about 750 MB on Linux, TensorFlow 570 MB of it. Then "
+        "`kdtutor doctor` checks the environment and says how to fix what is wrong.",
+        "",
+        "### Lab machines without internet",
+        "",
+        f"Fill `{WHEELS}/` once, on a machine with internet that has the same operating system "
+        "and Python version as the lab machines (pip downloads the files for the machine it "
+        "runs on), in this folder:",
+        "",
+        "```bash",
+        f"pip download -r requirements.txt -d {WHEELS}/",
+        "```",
+        "",
+        "and hand out the folder with it. On a lab machine, in this folder, the same install "
+        "reads nothing but that folder:",
+        "",
+        "```bash",
+        "python3 -m venv .venv",
+        "source .venv/bin/activate",
+        f"pip install --no-index --find-links {WHEELS}/ -r requirements.txt",
+        "```",
+    ]
 
+
+def _student_readme(notebooks, exercise_counts, teachers, wheel_name) -> str:
     if teachers:
         names = ", ".join(f"`{path.name}`" for path in teachers if path.suffix == ".keras")
         teacher = (
             f"The trained teacher is included in `artifacts/` ({names}): every notebook loads "
             "it from there instead of training it (`ARTIFACTS_DIR` in a notebook's first code "
-            "cell says where it looks)."
+            "cell says where it looks), so everyone in the class works with the same teacher."
         )
     else:
         teacher = (
@@ -293,14 +563,13 @@ def _student_readme(notebooks, exercise_counts, teachers) -> str:
             "Keras 3: a big *teacher* network is trained, then a small *student* learns from "
             "the teacher's softened outputs as well as from the labels.",
             "",
-            "## Install and open",
+            "## Install (once)",
             "",
-            f"You need Python 3.11+ and the `kdtutor` package (version {__version__}) with its "
-            "requirements (TensorFlow 2.21, Keras 3, JupyterLab), installed as your instructor "
-            "says; from a checkout of the kdtutor repository that is "
-            "`pip install -r requirements.txt` in a fresh virtual environment. "
-            "`kdtutor doctor` checks the environment and says how to fix what is wrong. Then, "
-            "in this folder:",
+            *_install_lines(wheel_name, who="the notebooks need"),
+            "",
+            "## Open",
+            "",
+            "With the virtual environment active (`source .venv/bin/activate`), in this folder:",
             "",
             "```bash",
             "jupyter lab .",
@@ -330,14 +599,16 @@ def _student_readme(notebooks, exercise_counts, teachers) -> str:
     )
 
 
-def _nbgrader_readme(notebooks, exercise_counts, teachers) -> str:
+def _nbgrader_readme(notebooks, exercise_counts, teachers, wheel_name) -> str:
     first = notebooks[0].stem
     included = (
-        "Each assignment folder also holds `artifacts/` with the cached teacher(s), released "
-        "with the notebook, so students skip its training."
+        "Each assignment folder also holds `artifacts/` with the trained teacher(s), released "
+        "with the notebook: students skip its training, and every student and the autograder "
+        "load the same teacher (numeric answers depend on it)."
         if teachers
-        else "No teacher is included (add `--artifacts` to include it): notebook 01 trains it, "
-        "and any other notebook opened first trains the same one itself (a minute or so)."
+        else "No teacher is included (`--no-artifacts`): each assignment trains it whenever it "
+        "runs (a minute or so), in `nbgrader validate`, on every student's machine and again "
+        "for every submission in `autograde`, and numeric answers may differ between machines."
     )
     return "\n".join(
         [
@@ -346,15 +617,21 @@ def _nbgrader_readme(notebooks, exercise_counts, teachers) -> str:
             "Written by `kdtutor handout DIR --nbgrader`. Layout:",
             "",
             "```",
-            "nbgrader_config.py              course id, and the stub that replaces solutions",
+            "nbgrader_config.py              course id, exchange folder, what feedback leaves out",
             "source/NN_name/NN_name.ipynb    one assignment per notebook, WITH the solutions",
+            "source/NN_name/artifacts/       the trained teacher, released with the notebook",
+            f"requirements.txt, {WHEELS}/       what the notebooks need; kdtutor as a wheel",
             "```",
             "",
-            "Each exercise is two cells: an autograded answer cell (`answer_N = None`, then the "
-            f"reference solution between `{BEGIN_SOLUTION}` and `{END_SOLUTION}`) and a "
-            "locked test cell, `assert exercises.check_...(...)`, worth "
-            f"{POINTS_PER_EXERCISE} point. The check prints `Correct!` or a hint (never the "
-            "answer); the `assert` turns a wrong answer into a failed test.",
+            "Each exercise is two cells: an autograded answer cell (`answer_N = None`, or the "
+            "functions to write, with the reference solution between "
+            f"`{BEGIN_SOLUTION}` and `{END_SOLUTION}`) and a locked test cell worth "
+            f"{POINTS_PER_EXERCISE} point. The test cell runs the exercise's "
+            "`kdtutor.exercises` check in a fresh Python process "
+            "(`kdtutor.exercises.grading`), so that a check, a reference or a builtin "
+            "replaced in the student's kernel cannot change the grade. The check prints "
+            "`Correct!` or a hint (never the answer); the `assert` turns a wrong answer into a "
+            "failed test.",
             "",
             "## The assignments",
             "",
@@ -362,20 +639,56 @@ def _nbgrader_readme(notebooks, exercise_counts, teachers) -> str:
             "",
             included,
             "",
+            "## Install",
+            "",
+            "The notebooks need the `kdtutor` package wherever they run: where you validate and "
+            "autograde, and on every student's machine (or in the JupyterHub image). Give "
+            f"students `requirements.txt` and `{WHEELS}/`; it lists nbgrader too, for fetching "
+            "and submitting.",
+            "",
+            *_install_lines(wheel_name, who="they need"),
+            "",
             "## Use it",
             "",
             "```bash",
             "cd DIR",
             f"nbgrader validate source/{first}/{first}.ipynb  # runs it: every test should pass",
             f"nbgrader generate_assignment {first}  # the student version: release/{first}/",
+            f"nbgrader release_assignment {first}   # into exchange/ (see below)",
+            "# students: nbgrader fetch_assignment, then nbgrader submit (or the Assignments tab)",
+            f"nbgrader collect {first}",
+            f"nbgrader autograde {first}",
+            f"nbgrader generate_feedback {first}",
+            f"nbgrader release_feedback {first}",
             "```",
             "",
             "`release/` is what students receive: solutions replaced by `# YOUR CODE HERE`, "
-            "outputs cleared, test cells locked. Then the usual nbgrader cycle "
-            "(`nbgrader release_assignment`, `collect`, `autograde`, `generate_feedback`). "
-            "`nbgrader validate` executes the whole notebook (its training too: about the run "
-            "time above). The notebooks need the `kdtutor` package wherever they run, on the "
-            "students' machines and where you autograde.",
+            "outputs cleared, test cells locked. `nbgrader validate` and `autograde` execute "
+            "the whole notebook (its training too: about the run time above).",
+            "",
+            "## What is written where",
+            "",
+            "- **Nothing beside a notebook when it runs.** The nbgrader version of each "
+            "notebook sets `RESULTS_DIR = None` (its `results.json` goes to a temporary folder) "
+            "and `ARTIFACTS_READ_ONLY = True` (it reads the teacher from `artifacts/` and saves "
+            "the models it trains into a temporary copy). So `nbgrader validate` leaves "
+            "`source/` as written, and `generate_assignment` releases the notebook and the "
+            "teacher only.",
+            "- **The same teacher everywhere.** `autograde` copies `artifacts/` from `source/` "
+            "next to each submission before it runs it (a student's own copy is replaced).",
+            "- **Feedback without the teacher.** `generate_feedback` copies every file of "
+            "`autograded/` into `feedback/`; `CourseDirectory.ignore` in `nbgrader_config.py` "
+            "leaves out `autograded/*/*/artifacts` (by its absolute path, so the teacher is "
+            "still released and used for grading). `release_feedback` sends students the HTML "
+            "only.",
+            "- **The exchange is in this folder.** `nbgrader_config.py` sets `c.Exchange.root` "
+            "to `exchange/` here; without it, `release_assignment` would create nbgrader's "
+            "default `/usr/local/share/nbgrader/exchange`, writable by everyone on the machine. "
+            "nbgrader makes `exchange/` writable by everyone too (students submit into it): "
+            "students on this machine need read access to this folder, and their own "
+            "`nbgrader_config.py` (e.g. `~/.jupyter/nbgrader_config.py`) must name the same "
+            f'`c.Exchange.root` and `c.CourseDirectory.course_id = "{COURSE_ID}"`. On a shared '
+            "JupyterHub, set both to the hub's exchange folder instead.",
             "",
             "For a handout without nbgrader, run `kdtutor handout DIR` instead.",
             "",
@@ -386,11 +699,35 @@ def _nbgrader_readme(notebooks, exercise_counts, teachers) -> str:
 _NBGRADER_CONFIG = f'''\
 """nbgrader configuration of the kdtutor course (written by `kdtutor handout --nbgrader`)."""
 
+import glob
+import os
+
 c = get_config()  # noqa: F821 (nbgrader defines it)
+course = os.path.dirname(os.path.abspath(__file__))  # nbgrader reads this file in the course
+
 c.CourseDirectory.course_id = "{COURSE_ID}"
 # Each answer cell keeps its `answer_N = None` line above the solution, so the student version
 # needs no `raise NotImplementedError()`: an unanswered exercise already fails its test cell.
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE"}}
+
+# release_assignment, fetch_assignment, submit and collect pass assignments through this
+# folder. Without this line nbgrader uses /usr/local/share/nbgrader/exchange and creates it
+# writable by everyone. Students' own nbgrader config must name the same folder (and course
+# id); on a shared JupyterHub, use the hub's exchange folder here and there.
+c.Exchange.root = os.path.join(course, "exchange")
+
+# autograde copies each assignment's files from source/ next to the submitted notebook in
+# autograded/ and runs it there: the teacher in artifacts/ must be there. generate_feedback
+# then copies every file of autograded/ into feedback/: leave artifacts/ out there. nbgrader
+# globs each pattern from the folder it copies, so an absolute one matches only that folder.
+# The first four are nbgrader's defaults.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    os.path.join(glob.escape(course), "autograded", "*", "*", "artifacts"),
+]
 '''
 
 
@@ -412,11 +749,31 @@ def _check_out_dir(out: Path, notebooks_dir: Path, force: bool) -> None:
         )
 
 
+# The nbgrader version's run folders (see setup.start): results.json into a temporary folder,
+# models read from the released artifacts/ and saved into a temporary copy, so a graded run
+# (nbgrader validate, autograde) writes nothing into the assignment.
+_RUN_FOLDER_LINE = re.compile(r"^[ \t]*(?:RESULTS_DIR|ARTIFACTS_DIR|ARTIFACTS_READ_ONLY)\b")
+_NBGRADER_RUN_FOLDERS = [
+    "RESULTS_DIR: str = None  # None: results.json goes to a temporary folder, not beside this",
+    'ARTIFACTS_DIR: str = "artifacts"  # the course\'s trained teacher, released with this',
+    "ARTIFACTS_READ_ONLY: bool = True  # the models trained here are saved to a temporary copy",
+]
+
+
+def _nbgrader_run_folders(nb) -> None:
+    """Set the run folders in the parameters cell of ``nb``, nbgrader's version of a notebook."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            kept = [line for line in cell.source.splitlines() if not _RUN_FOLDER_LINE.match(line)]
+            cell.source = "\n".join([*kept, *_NBGRADER_RUN_FOLDERS])
+            return
+
+
 def write_handout(
     out,
     *,
     only: str | None = None,
-    artifacts: bool = False,
+    artifacts: bool = True,
     cache_dir=None,
     nbgrader: bool = False,
     force: bool = False,
@@ -427,16 +784,21 @@ def write_handout(
     ``only`` selects notebooks like ``kdtutor run --only`` ("01,03"); ``artifacts`` copies
     the cached teacher(s) from ``cache_dir`` (default: the model cache ``kdtutor run`` and
     the notebooks use, ``artifacts/`` of the checkout); ``nbgrader`` writes the nbgrader
-    source version instead of the students' one. Everything is checked and built before
-    the first file is written. Raises :class:`runner.UsageError` for a bad argument, a
-    non-empty ``out`` (unless ``force``: then files of the same names are overwritten and
-    nothing else is touched) or a missing teacher; ``ValueError`` for a notebook whose
-    exercises cannot be matched with its solutions.
+    source version instead of the students' one. Either way ``out`` also gets what a class
+    installs: the ``kdtutor`` wheel in ``wheels/`` (built from the checkout, offline) and a
+    ``requirements.txt`` that names it (:func:`student_requirements`). Everything is checked
+    and built before the first file is written. Raises :class:`runner.UsageError` for a bad
+    argument, a non-empty ``out`` (unless ``force``: then files of the same names are
+    overwritten and nothing else is touched), a missing teacher or a wheel that cannot be
+    built; ``ValueError`` for a notebook whose exercises cannot be matched with its solutions.
     """
     out = Path(out).expanduser().resolve()
     notebooks_dir = Path(notebooks_dir).resolve()
     if cache_dir is not None and not artifacts:
-        raise runner.UsageError("--cache only says where --artifacts copies from; add --artifacts.")
+        raise runner.UsageError(
+            "--cache says where the teacher is copied from, and --no-artifacts leaves it out; "
+            "give one of them."
+        )
     _check_out_dir(out, notebooks_dir, force)
     selected = runner.select(runner.discover(notebooks_dir), only)
     broken = [nb for nb in selected if nb.problem]
@@ -447,11 +809,18 @@ def write_handout(
             + ". Fix it, or leave it out with --only."
         )
     teachers = teacher_files(cache_dir or runner.ARTIFACTS_DIR) if artifacts else []
+    repository_requirements = runner.REPO_ROOT / "requirements.txt"
+    if not repository_requirements.is_file():
+        raise runner.UsageError(
+            f"kdtutor handout writes the class's requirements.txt from the repository's, but "
+            f"{repository_requirements} does not exist; run it from a checkout of kdtutor."
+        )
 
     built, counts = {}, {}
     for nb in selected:
         if nbgrader:
             built[nb.stem] = source_notebook(nb.path, notebooks_dir / "solutions" / nb.path.name)
+            _nbgrader_run_folders(built[nb.stem])
         else:
             built[nb.stem] = student_notebook(nb.path)
         counts[nb.stem] = len(exercises_of(student_notebook(nb.path), nb.path.name))
@@ -470,16 +839,24 @@ def write_handout(
             # copyfile, not copy2: the cache writes 0600 files (mkstemp) that a class could not read
             written.append(Path(shutil.copyfile(path, folder / path.name)))
 
-    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kdtutor-handout-") as scratch:
+        wheel = build_wheel(scratch)
+        requirements = student_requirements(
+            repository_requirements.read_text(encoding="utf-8"), wheel.name, nbgrader=nbgrader
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        (out / WHEELS).mkdir(exist_ok=True)
+        written.append(Path(shutil.copyfile(wheel, out / WHEELS / wheel.name)))
+    write_text(out / "requirements.txt", requirements)
     if nbgrader:
         write_text(out / "nbgrader_config.py", _NBGRADER_CONFIG)
-        write_text(out / "README.md", _nbgrader_readme(selected, counts, teachers))
+        write_text(out / "README.md", _nbgrader_readme(selected, counts, teachers, wheel.name))
         for stem, nb in built.items():
             write_text(out / "source" / stem / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
             if teachers:
                 copy_teachers(out / "source" / stem / "artifacts")
     else:
-        write_text(out / "README.md", _student_readme(selected, counts, teachers))
+        write_text(out / "README.md", _student_readme(selected, counts, teachers, wheel.name))
         for stem, nb in built.items():
             write_text(out / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
         if teachers:

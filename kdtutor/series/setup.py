@@ -17,6 +17,8 @@ A learner never needs to read this module: it holds no lesson.
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +31,31 @@ __all__ = ["NotebookRun", "start"]
 _IMPORTED_AT = time.perf_counter()
 
 # Parameters every notebook may declare that are not profile settings.
-_RUN_PARAMETERS = {"PROFILE", "RESULTS_DIR", "ARTIFACTS_DIR", "SEED"}
+_RUN_PARAMETERS = {"PROFILE", "RESULTS_DIR", "ARTIFACTS_DIR", "ARTIFACTS_READ_ONLY", "SEED"}
+
+# Scratch folders of this kernel (RESULTS_DIR None, ARTIFACTS_READ_ONLY): removed when it exits.
+_SCRATCH: list[tempfile.TemporaryDirectory] = []
+
+
+def _scratch_folder(prefix: str) -> Path:
+    folder = tempfile.TemporaryDirectory(prefix=prefix)
+    _SCRATCH.append(folder)
+    return Path(folder.name)
+
+
+def _scratch_copy(artifacts_dir: Path) -> Path:
+    """A temporary folder holding a copy of the models in ``artifacts_dir`` (if it exists).
+
+    nbgrader's version of a notebook reads the course's teacher from its ``artifacts/`` but
+    saves what it trains here instead, so that ``nbgrader validate`` and ``autograde`` leave
+    the assignment as it was and every run loads the same teacher.
+    """
+    scratch = _scratch_folder("kdtutor-artifacts-")
+    if artifacts_dir.is_dir():
+        for path in artifacts_dir.iterdir():
+            if path.is_file() and path.suffix in (".keras", ".json"):
+                shutil.copyfile(path, scratch / path.name)
+    return scratch
 
 
 @dataclasses.dataclass
@@ -83,8 +109,12 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
 
     ``stem`` is the notebook's file name without ``.ipynb``; ``parameters`` its namespace
     (``globals()``), from which the upper-case names are read. A name that is neither a
-    profile setting nor one of ``PROFILE``, ``RESULTS_DIR``, ``ARTIFACTS_DIR``, ``SEED``
-    stays the notebook's own (e.g. ``TEMPERATURES`` for a plot). Raises
+    profile setting nor one of ``PROFILE``, ``RESULTS_DIR``, ``ARTIFACTS_DIR``,
+    ``ARTIFACTS_READ_ONLY``, ``SEED`` stays the notebook's own (e.g. ``TEMPERATURES`` for a
+    plot). ``RESULTS_DIR = None`` records into a temporary folder (removed when the kernel
+    exits); ``ARTIFACTS_READ_ONLY = True`` makes ``artifacts_dir`` a temporary copy of
+    ``ARTIFACTS_DIR``, so models are read from it but never saved into it (nbgrader's version
+    of the notebooks sets both: a graded run writes nothing beside the notebook). Raises
     ``ValueError`` for an unknown profile. Checks the environment first
     (:func:`kdtutor.check_versions`), so a wrong one fails here, not forty cells later.
     """
@@ -102,12 +132,17 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
     }
     settings = profiles.resolve(profile, **overrides)
     seed = int(parameters.get("SEED", 0))
+    results_dir = parameters.get("RESULTS_DIR", "../runs/latest")
+    results_dir = _scratch_folder("kdtutor-results-") if results_dir is None else Path(results_dir)
+    artifacts_dir = Path(parameters.get("ARTIFACTS_DIR", "../artifacts"))
+    if parameters.get("ARTIFACTS_READ_ONLY", False):
+        artifacts_dir = _scratch_copy(artifacts_dir)
     keras.utils.set_random_seed(seed)
     run = NotebookRun(
         stem=stem,
         settings=settings,
-        results_dir=Path(parameters.get("RESULTS_DIR", "../runs/latest")),
-        artifacts_dir=Path(parameters.get("ARTIFACTS_DIR", "../artifacts")),
+        results_dir=results_dir,
+        artifacts_dir=artifacts_dir,
         seed=seed,
     )
     if not quiet:
