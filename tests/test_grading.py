@@ -79,7 +79,25 @@ def test_a_grader_that_fails_says_so_and_counts_as_not_passed(monkeypatch, capsy
     monkeypatch.setenv("PYTHONPATH", "/nonexistent")
     monkeypatch.setattr(sys, "executable", "/bin/false")
     assert grade("check_peak_temperature", 3.0, PEAKED, 1) is False
-    assert "the grader failed" in capsys.readouterr().out
+    assert "the grading process failed" in capsys.readouterr().out
+
+
+def test_a_function_that_ends_the_grading_process_has_not_passed(capsys):
+    def ends_it(logits, temperature):
+        os._exit(0)
+
+    assert grade("check_softened_softmax", ends_it) is False
+    assert "no verdict" in capsys.readouterr().out
+
+
+def test_the_answer_is_left_for_autograde_when_asked(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KDTUTOR_ANSWERS_DIR", str(tmp_path))
+    assert grade("check_peak_temperature", 1000.0, PEAKED, 1) is False
+    capsys.readouterr()
+    payload = (tmp_path / "check_peak_temperature.pickle").read_bytes()
+    run_check = runpy.run_module("kdtutor.exercises.grading")["run_check"]
+    passed, printed = run_check(payload, check="check_argmax_under_temperature")
+    assert not passed and "Not yet" in printed  # the cell's check, not the payload's
 
 
 def test_what_cannot_be_graded_counts_as_not_passed(capsys):
@@ -198,17 +216,22 @@ def test_nbgrader_grades_four_students_and_cannot_be_fooled(tmp_path):
         ids[2]: solutions[ids[2]],
         ids[3]: f"answer_4 = {peak}",
     }
-    fooling = {
+    fooling = {  # each passes in the kernel; autograde grades again outside it
         ids[0]: "answer_1 = True\n"
-        "exercises.check_argmax_under_temperature = lambda *args, **kwargs: True",
+        "exercises.check_argmax_under_temperature = lambda *args, **kwargs: True\n"
+        "import subprocess\n"  # a forged grading process: echoes the token with 'passed'
+        "subprocess.run = lambda *a, input='', **k: subprocess.CompletedProcess(\n"
+        "    a, 0, f'kdtutor-verdict {input} passed\\n', '')",
         ids[1]: "def softened_softmax(logits, temperature):\n"
-        "    e = np.exp(logits - logits.max(axis=-1, keepdims=True))\n"
-        "    return e / e.sum(axis=-1, keepdims=True)\n\n\n"
+        "    import os\n"
+        "    os._exit(0)  # ends the grading process 'successfully'\n\n\n"
         "import kdtutor.distill\n"
         "kdtutor.distill.softened_softmax = softened_softmax",
         ids[2]: "def kd_loss(teacher_logits, student_logits, temperature):\n"
         "    return 0.0\n\n\n"
-        "np.allclose = lambda *args, **kwargs: True",
+        "np.allclose = lambda *args, **kwargs: True\n"
+        "get_ipython().input_transformers_post.append(\n"  # the test cells lose their assert
+        "    lambda lines: [line.replace('assert ', '') for line in lines])",
         ids[3]: "answer_4 = 1000.0\nimport builtins, math\n"
         "math.isclose = lambda *args, **kwargs: True\n"
         "builtins.bool = lambda *args, **kwargs: True",
@@ -239,3 +262,7 @@ def test_nbgrader_grades_four_students_and_cannot_be_fooled(tmp_path):
     assert [scores["empty"][c] for c in checks] == [0, 0, 0, 0], scores
     assert [scores["typed"][c] for c in checks] == [1, 1, 1, 1], scores
     assert [scores["fooling"][c] for c in checks] == [0, 0, 0, 0], scores
+    # The verdicts came from autograde's own grading, outside the tampered kernel.
+    graded = nbformat.read(course / "autograded" / "fooling" / STEM / f"{STEM}.ipynb", 4)
+    errors = [o.evalue for cell in graded.cells for o in cell.get("outputs", []) if "evalue" in o]
+    assert sum("graded outside the kernel" in error for error in errors) == 4, errors

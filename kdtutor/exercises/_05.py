@@ -114,8 +114,8 @@ def check_half_recovery_bias(answer, logits, digit: int, *, tolerance: float = 0
     if recovered(answer) < 0.5:
         return verdict(
             False,
-            f"With that bias the student recovers {recovered(answer):.0%} of the images: "
-            "not yet half. Compare, image by image, the digit's logit with the largest other one.",
+            "With that bias the student recovers fewer than half of the images. Compare, "
+            "image by image, the digit's logit with the largest other one.",
         )
     return verdict(
         False,

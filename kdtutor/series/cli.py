@@ -345,10 +345,12 @@ def _doctor_checks():
             if nb.problem:
                 yield "WARN", f"{nb.path.name} cannot be run: {nb.problem}", None
     else:
+        # Installed from a wheel (a handout's): the notebooks are the handout's own files.
         yield (
-            "WARN",
-            f"kdtutor is installed without its notebooks ({runner.NOTEBOOKS_DIR} missing)",
-            "clone the repository and run pip install -r requirements.txt in it",
+            "OK",
+            "kdtutor installed as a package (a handout's wheel): open the notebooks of your "
+            "handout folder; `kdtutor run` needs a clone of the repository",
+            None,
         )
 
     sources = offline_sources()

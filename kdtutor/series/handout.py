@@ -271,7 +271,7 @@ def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool) -> di
 
 
 GRADED_CHECK = (
-    "from runpy import run_module  # graded in a new Python process: nothing above changes it\n"
+    "from runpy import run_module  # graded in a new Python process, and again by autograde\n"
     'assert run_module("kdtutor.exercises.grading")["grade"]({arguments})'
 )
 
@@ -454,7 +454,10 @@ def student_requirements(repository_requirements: str, wheel_name: str, *, nbgra
     ``nbgrader``; the editable ``-e .`` becomes the wheel ``./wheels/<wheel_name>``, a path
     that pip reads from the folder it runs in (not from the file's): the handout's folder.
     """
-    dropped = _DEVELOPER_ONLY | _BUILD_ONLY | ({"nbgrader"} if not nbgrader else set())
+    # cloudpickle only sends answers to nbgrader's grading process (kdtutor.exercises.grading).
+    dropped = (
+        _DEVELOPER_ONLY | _BUILD_ONLY | ({"nbgrader", "cloudpickle"} if not nbgrader else set())
+    )
     blocks, block = [], []
     for line in [*repository_requirements.splitlines(), ""]:
         if line.strip():
@@ -475,6 +478,7 @@ def student_requirements(repository_requirements: str, wheel_name: str, *, nbgra
             comments = [line for line in block if line.lstrip().startswith("#")][:1]
             # A section header that names developer tools would mislead: say what it is here.
             if any(_REQUIREMENT_NAME.match(line).group(1) == "nbgrader" for line in requirements):
+                # (cloudpickle, beside it, sends an answer to the grading process)
                 comments = ["# --- nbgrader: students fetch and submit, the instructor grades ---"]
             kept.append("\n".join([*comments, *requirements]))
     header = [
@@ -590,10 +594,13 @@ def _student_readme(notebooks, exercise_counts, teachers, wheel_name) -> str:
             "",
             "## Exercises",
             "",
-            "Each notebook ends with a few exercises. Put your answer in place of `None` in "
-            "the line `answer_N = None` and run the cell: the check below it "
-            "(`exercises.check_...`) prints `Correct!`, or `Not yet.` with a hint. It never "
-            "shows the answer, so try again as often as you like.",
+            "Each notebook ends with a few exercises, checked by `exercises.check_...` at the "
+            "end of the cell. Some ask for a value: put your answer in place of `None` in the "
+            "line `answer_N = None` and run the cell. From notebook 02 on, some ask you to "
+            "write a function of the lesson (it starts as `return None  # your code here`): "
+            "write its body and run the cell; the check tries it on many inputs and names "
+            "the first one where it goes wrong. A check prints `Correct!`, or `Not yet.` with "
+            "a hint; it never shows the answer, so try again as often as you like.",
             "",
         ]
     )
@@ -727,6 +734,22 @@ c.CourseDirectory.ignore = [
     "__pycache__",
     "feedback",
     os.path.join(glob.escape(course), "autograded", "*", "*", "artifacts"),
+]
+
+# autograde grades each exercise again outside the student's kernel: CollectAnswers gives
+# the kernel a folder for the answers its locked test cells send, GradeAnswers grades them in
+# a fresh process after the notebook ran and writes the test cells' outputs, which
+# SaveAutoGrades scores. The rest is nbgrader 0.9's default list.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern, LimitOutput, SaveAutoGrades,
+)
+
+from kdtutor.series.autograde import CollectAnswers, GradeAnswers  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    CollectAnswers, Execute, GradeAnswers, IgnorePattern, ClearMetadataPreprocessor,
+    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 '''
 
