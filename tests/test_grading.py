@@ -82,6 +82,35 @@ def test_a_grader_that_fails_says_so_and_counts_as_not_passed(monkeypatch, capsy
     assert "the grading process failed" in capsys.readouterr().out
 
 
+class ReplacesTheChecksWhenUnpickled:
+    def __reduce__(self):
+        code = (
+            "import kdtutor.exercises as e\nfor n in e.__all__: setattr(e, n, lambda *a, **k: True)"
+        )
+        return exec, (code,)
+
+
+def test_an_answer_whose_unpickling_replaces_the_checks_has_not_passed(capsys):
+    assert (
+        grade("check_argmax_under_temperature", ReplacesTheChecksWhenUnpickled(), LOGITS) is False
+    )
+    capsys.readouterr()
+
+
+def test_a_kdtutor_folder_in_the_working_folder_is_not_what_grades(tmp_path, monkeypatch, capsys):
+    fake = tmp_path / "kdtutor" / "exercises"
+    fake.mkdir(parents=True)
+    (tmp_path / "kdtutor" / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    (fake / "grading.py").write_text(
+        "import sys\nprint(f'kdtutor-verdict {sys.stdin.read().strip()} passed')\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    assert grade("check_argmax_under_temperature", True, LOGITS) is False
+    assert "Not yet." in capsys.readouterr().out  # the real check's verdict
+
+
 def test_a_function_that_ends_the_grading_process_has_not_passed(capsys):
     def ends_it(logits, temperature):
         os._exit(0)

@@ -18,10 +18,14 @@ when ``KDTUTOR_ANSWERS_DIR`` is set, :func:`grade` also leaves the pickled answe
 course's autograde step (:mod:`kdtutor.series.autograde`) grades it again outside the
 kernel and writes the test cell's outputs itself.
 
-What remains possible: a student's *function* runs in the grading process, so one written to
-attack the grader rather than to compute (patching NumPy there, walking the interpreter's
-frames) can still succeed, as can an answer object whose unpickling runs code. nbgrader's
-feedback shows every answer cell: read the implement exercises' code when the grade matters.
+The grading process runs isolated (``python -I``, in an empty temporary folder), so a
+``kdtutor`` folder that a kernel wrote into the course is not imported, and it binds the checks
+before it unpickles the answer. What remains possible: the student's code runs during
+grading, both a *function* the check calls and an answer object whose unpickling runs code,
+so code written to attack the grader (patching NumPy or the checks' helpers there) can still
+pass; and the kernel runs as the grading user, so it can change the installed package or the
+gradebook. nbgrader's documentation recommends grading untrusted submissions in a sandbox
+(a container); its feedback shows every answer cell: read the answers when the grade matters.
 """
 
 from __future__ import annotations
@@ -80,12 +84,23 @@ def run_check(
         env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
         env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONNOUSERSITE="1")
         try:
+            # -I (isolated): neither the working folder nor PYTHONPATH nor the user's site
+            # folder is on the import path, so a `kdtutor/` folder a kernel wrote beside the
+            # notebook is not what gets imported; and the process runs in this empty folder.
             done = subprocess.run(
-                [python or sys.executable, "-m", "kdtutor.exercises.grading", path, check or ""],
+                [
+                    python or sys.executable,
+                    "-I",
+                    "-m",
+                    "kdtutor.exercises.grading",
+                    path,
+                    check or "",
+                ],
                 input=token,
                 capture_output=True,
                 text=True,
                 env=env,
+                cwd=folder,
                 timeout=GRADE_TIMEOUT_SECONDS,
             )
         except subprocess.TimeoutExpired:
@@ -107,15 +122,17 @@ def _main(path: str, check_override: str = "") -> None:
     token = sys.stdin.read().strip()
     import kdtutor.exercises
 
+    checks = {name: getattr(kdtutor.exercises, name) for name in kdtutor.exercises.__all__}
+    verdict = _VERDICT  # bound before the answer is unpickled (its code may run then)
     with open(path, "rb") as file:
         check, args, kwargs = pickle.load(file)
     check = check_override or check
-    if check not in kdtutor.exercises.__all__:
+    if check not in checks:
         print(f"Not graded: {check!r} is not one of kdtutor.exercises' checks.")
         passed = False
     else:
-        passed = getattr(kdtutor.exercises, check)(*args, **kwargs) is True
-    print(f"{_VERDICT} {token} {'passed' if passed else 'not yet'}", flush=True)
+        passed = checks[check](*args, **kwargs) is True
+    print(f"{verdict} {token} {'passed' if passed else 'not yet'}", flush=True)
 
 
 if __name__ == "__main__":

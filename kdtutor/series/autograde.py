@@ -7,9 +7,11 @@
 (:func:`kdtutor.exercises.grading.grade`); the second grades every answer again in a new
 process started from nbgrader's own Python, and replaces each test cell's outputs with that
 verdict (an error output when it did not pass), which is what nbgrader's ``SaveAutoGrades``
-scores. So nothing the kernel did (a replaced ``subprocess``, ``sys.executable`` or
-``runpy``, an input transformer that strips ``assert``) can turn a wrong answer into points:
+scores. So what a kernel changes in itself (a replaced ``subprocess``, ``sys.executable`` or
+``runpy``, an input transformer that strips ``assert``) cannot turn a wrong answer into points:
 at most it changes which answer is submitted. A test cell whose answer never arrived scores 0.
+The limits (code of the student's that runs while grading, a kernel that writes to the
+installed package or the gradebook) are in :mod:`kdtutor.exercises.grading`.
 """
 
 from __future__ import annotations

@@ -81,8 +81,12 @@ def _evaluate(node, names: dict):
     if isinstance(node, ast.Subscript):
         return _evaluate(node.value, names)[_evaluate(node.slice, names)]
     if isinstance(node, ast.Slice):
-        return slice(*(None if part is None else _evaluate(part, names)
-                       for part in (node.lower, node.upper, node.step)))
+        return slice(
+            *(
+                None if part is None else _evaluate(part, names)
+                for part in (node.lower, node.upper, node.step)
+            )
+        )
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
@@ -109,8 +113,14 @@ def _parse(check: str, where: str):
         ) from None
     for node in ast.walk(tree):
         called = isinstance(node, ast.Call)
-        if not isinstance(node, _ALLOWED) or called and (
-            not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS or node.keywords
+        if (
+            not isinstance(node, _ALLOWED)
+            or called
+            and (
+                not isinstance(node.func, ast.Name)
+                or node.func.id not in _FUNCTIONS
+                or node.keywords
+            )
         ):
             raise ClaimsFileError(
                 f"{where}: a check may not use {ast.unparse(node)!r}; allowed: names, numbers, "

@@ -636,7 +636,11 @@ def _nbgrader_readme(notebooks, exercise_counts, teachers, wheel_name) -> str:
             f"{POINTS_PER_EXERCISE} point. The test cell runs the exercise's "
             "`kdtutor.exercises` check in a fresh Python process "
             "(`kdtutor.exercises.grading`), so that a check, a reference or a builtin "
-            "replaced in the student's kernel cannot change the grade. The check prints "
+            "replaced in the student's kernel does not change its verdict, and `autograde` "
+            "grades each answer again outside the kernel after the notebook ran (this "
+            "folder's `nbgrader_config.py`). Code of the student's still runs while grading, "
+            "and the kernel runs as your user: see docs/instructors.md of the kdtutor "
+            'repository, "How grading resists tampering". The check prints '
             "`Correct!` or a hint (never the answer); the `assert` turns a wrong answer into a "
             "failed test.",
             "",
@@ -746,6 +750,9 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from kdtutor.series.autograde import CollectAnswers, GradeAnswers  # noqa: E402
+
+# nbgrader stops a cell after 30 s by default; 03 and 05 train students for minutes.
+c.Execute.timeout = 1800
 
 c.Autograde.autograde_preprocessors = [
     CollectAnswers, Execute, GradeAnswers, IgnorePattern, ClearMetadataPreprocessor,
