@@ -623,3 +623,34 @@ def test_an_nbgrader_cycle_keeps_source_clean_and_feedback_small(tmp_path, fake_
     [feedback] = (course / "feedback").glob(f"*/{stem}")
     assert f"{stem}.html" in files_in(feedback)
     assert not [name for name in files_in(feedback) if name.startswith("artifacts/")]
+
+
+def test_the_course_config_imports_the_installed_kdtutor_not_a_folder_in_the_course(
+    course, tmp_path
+):
+    """nbgrader puts the course folder first on sys.path; a `kdtutor/` folder that a student's
+    kernel wrote there must not replace the package the config imports (a config that fails
+    would leave nbgrader grading with the kernel's own verdicts)."""
+    folder = tmp_path / "course"
+    fake = folder / "kdtutor" / "series"
+    fake.mkdir(parents=True)
+    (folder / "kdtutor" / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    (fake / "autograde.py").write_text("raise ImportError('the fake package was imported')\n")
+    (folder / "nbgrader_config.py").write_text((course / "nbgrader_config.py").read_text())
+    script = (
+        "import runpy, sys, os\n"
+        "sys.path.insert(0, os.getcwd())  # as nbgrader's base app does\n"
+        "from traitlets.config import Config\n"
+        "c = Config()\n"
+        "runpy.run_path('nbgrader_config.py', {'get_config': lambda: c})\n"
+        "import kdtutor.series.autograde as autograde\n"
+        "print(autograde.__file__)\n"
+        "print(len(c.Autograde.autograde_preprocessors))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=folder, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    path, count = done.stdout.split()
+    assert not path.startswith(str(folder)) and int(count) == 9

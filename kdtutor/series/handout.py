@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import glob
 import itertools
 import re
 import shutil
@@ -350,7 +351,9 @@ def teacher_files(cache_dir) -> list[Path]:
         learning_rate=quick["learning_rate"],
         seed=0,
     )
-    teachers = sorted(cache_dir.glob("teacher_*.keras"))
+    # The quick profile's teachers only (notebook 01's, and 03's for its validation split):
+    # a full-profile teacher in the same cache is not what the handed-out notebooks load.
+    teachers = sorted(cache_dir.glob(f"teacher_{glob.escape(quick['dataset'])}[-_]*.keras"))
     if wanted not in teachers:
         found = ", ".join(path.name for path in teachers) or "no teacher at all"
         raise runner.UsageError(
@@ -715,6 +718,18 @@ import os
 
 c = get_config()  # noqa: F821 (nbgrader defines it)
 course = os.path.dirname(os.path.abspath(__file__))  # nbgrader reads this file in the course
+
+# nbgrader puts its working folder (this course) first on sys.path: a `kdtutor/` folder that
+# a student's kernel wrote here would then be imported below instead of the installed
+# package, and a config that fails to load leaves nbgrader on its defaults (no grading
+# outside the kernel). Import kdtutor from the installed package only.
+import sys  # noqa: E402
+
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != course]
+for name in [m for m in sys.modules if m == "kdtutor" or m.startswith("kdtutor.")]:
+    if not os.path.abspath(getattr(sys.modules[name], "__file__", "") or "").startswith(course):
+        continue
+    del sys.modules[name]
 
 c.CourseDirectory.course_id = "{COURSE_ID}"
 # Each answer cell keeps its `answer_N = None` line above the solution, so the student version
