@@ -111,6 +111,19 @@ def test_a_kdtutor_folder_in_the_working_folder_is_not_what_grades(tmp_path, mon
     assert "Not yet." in capsys.readouterr().out  # the real check's verdict
 
 
+class ReadsTheExpectedValue(float):
+    """A number whose conversion returns what the check compares it with."""
+
+    def __float__(self):
+        caller = sys._getframe(1)
+        return caller.f_locals.get("expected", float.__float__(self))
+
+
+def test_a_number_of_the_students_own_type_is_refused(capsys):
+    assert exercises.check_peak_temperature(ReadsTheExpectedValue(123.0), PEAKED, 1) is False
+    assert "Answer with one positive number" in capsys.readouterr().out
+
+
 def test_a_function_that_ends_the_grading_process_has_not_passed(capsys):
     def ends_it(logits, temperature):
         os._exit(0)

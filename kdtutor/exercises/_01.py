@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 
-from kdtutor.exercises._common import close, is_number, unanswered, verdict
+from kdtutor.exercises._common import close, is_number, is_plain, unanswered, verdict
 
 __all__ = ["check_dense_parameters", "check_most_missed_class", "check_one_epoch_accuracy"]
 
@@ -61,9 +61,9 @@ def check_most_missed_class(answer, y_true, y_pred, class_names) -> bool:
     if unanswered(answer, "answer_2"):
         return False
     names = [str(name) for name in class_names]
-    if isinstance(answer, str) and answer in names:
+    if is_plain(answer, str) and answer in names:
         index = names.index(answer)
-    elif isinstance(answer, numbers.Integral) and not isinstance(answer, bool):
+    elif is_number(answer) and isinstance(answer, numbers.Integral):
         index = int(answer) if 0 <= int(answer) < len(names) else None
     else:
         index = None

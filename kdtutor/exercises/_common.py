@@ -29,11 +29,23 @@ def unanswered(answer, name: str = "answer") -> bool:
     return False
 
 
+def is_plain(value, *kinds) -> bool:
+    """Whether ``value`` is exactly of one of ``kinds`` (Python's own types, or NumPy's scalar
+    types when ``kinds`` holds ``np.generic``), not of a subclass: a subclass's methods are
+    the student's code, which could compare or convert itself to whatever the check expects."""
+    kind = type(value)
+    return kind in kinds or (
+        np.generic in kinds and issubclass(kind, np.generic) and kind.__module__ == "numpy"
+    )
+
+
 def is_number(value) -> bool:
-    """A real, finite number that is not a bool."""
+    """A real, finite number that is not a bool: an ``int``, a ``float`` or a NumPy integer
+    or floating scalar, exactly (see :func:`is_plain`)."""
     return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
+        is_plain(value, int, float, np.generic)
+        and isinstance(value, numbers.Real)
+        and not isinstance(value, bool | np.bool_)
         and math.isfinite(float(value))
     )
 

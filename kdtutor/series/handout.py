@@ -766,8 +766,9 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from kdtutor.series.autograde import CollectAnswers, GradeAnswers  # noqa: E402
 
-# nbgrader stops a cell after 30 s by default; 03 and 05 train students for minutes.
-c.Execute.timeout = 1800
+# nbgrader stops a cell after 30 s by default; 03's and 05's training cells take up to a few
+# minutes. A kernel that a submission broke (e.g. by replacing a builtin) is stopped here too.
+c.Execute.timeout = 600
 
 c.Autograde.autograde_preprocessors = [
     CollectAnswers, Execute, GradeAnswers, IgnorePattern, ClearMetadataPreprocessor,
