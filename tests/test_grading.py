@@ -119,9 +119,20 @@ class ReadsTheExpectedValue(float):
         return caller.f_locals.get("expected", float.__float__(self))
 
 
+class PosesAsNumPy(np.float64):
+    __module__ = "numpy"
+
+    def __float__(self):
+        caller = sys._getframe(1)
+        return float(caller.f_locals.get("expected", 1.0))
+
+
 def test_a_number_of_the_students_own_type_is_refused(capsys):
-    assert exercises.check_peak_temperature(ReadsTheExpectedValue(123.0), PEAKED, 1) is False
-    assert "Answer with one positive number" in capsys.readouterr().out
+    for sneaky in (ReadsTheExpectedValue(123.0), PosesAsNumPy(123.0)):
+        assert exercises.check_peak_temperature(sneaky, PEAKED, 1) is False
+        assert "Answer with one positive number" in capsys.readouterr().out
+    assert exercises.check_peak_temperature(np.float32(123.0), PEAKED, 1) is False
+    assert "Not yet. Compute" in capsys.readouterr().out  # NumPy's own: read as a number
 
 
 def test_a_function_that_ends_the_grading_process_has_not_passed(capsys):

@@ -34,9 +34,12 @@ def is_plain(value, *kinds) -> bool:
     types when ``kinds`` holds ``np.generic``), not of a subclass: a subclass's methods are
     the student's code, which could compare or convert itself to whatever the check expects."""
     kind = type(value)
-    return kind in kinds or (
-        np.generic in kinds and issubclass(kind, np.generic) and kind.__module__ == "numpy"
-    )
+    return kind in kinds or (np.generic in kinds and kind in _NUMPY_SCALARS)
+
+
+# NumPy's own scalar types (np.float64, np.int32, ...), by identity: a subclass may carry any
+# name and module.
+_NUMPY_SCALARS = frozenset(t for t in np.sctypeDict.values() if issubclass(t, np.generic))
 
 
 def is_number(value) -> bool:
