@@ -13,110 +13,22 @@ for Keras 3), ``litert`` (LiteRT conversion and measurements), ``compare``
 (profiles, caches, the results file, ``kdtutor run``) lives apart, in
 :mod:`kdtutor.series`.
 
-``import kdtutor`` is fast (TensorFlow is imported on first use) and makes
-every later TensorFlow import quiet; once Keras is imported, ``DistillModel``
-is registered, so ``keras.models.load_model`` reads saved distillers.
+``import kdtutor`` is fast: it imports neither TensorFlow nor Keras until a name that
+needs them is used, installs no import hooks and leaves the environment alone. Importing
+``DistillModel`` (or ``kdtutor.distill``) registers it with Keras, so that
+``keras.models.load_model`` can read a saved distiller.
 """
 
-import contextlib
-import importlib.abc
-import os
-import sys
-
-import wrapt
-
-# TensorFlow prints C++ start-up messages unless told otherwise; a learner
-# should see the series' output, not that. An explicit user setting wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    # TF 2.19+ logs "Could not find cuda drivers" through absl before its log
-    # level applies (tensorflow/tensorflow#100442), straight to file descriptor 2,
-    # which Jupyter copies into every notebook. Python-level errors and warnings
-    # are unaffected; only C++ chatter during the import goes to /dev/null.
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable stderr at all: nothing to silence
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
-    """Import TensorFlow, whoever imports it, with its C++ start-up chatter sent to /dev/null.
-
-    Written here because no library offers a pre-import hook: this finder only wraps the
-    loader that Python found for ``tensorflow``, so a learner's own ``import keras`` or
-    ``import tensorflow`` after ``import kdtutor`` is as quiet as kdtutor's. Logs stay on
-    when ``TF_CPP_MIN_LOG_LEVEL`` is 0 or 1 (the user asked for them).
-    """
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "tensorflow" or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("0", "1"):
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(name, path, target)
-            if spec is not None:
-                break
-        else:
-            return None
-        loader = spec.loader
-        if loader is None or not hasattr(loader, "exec_module"):
-            return spec
-        run_module = loader.exec_module
-
-        def exec_module(module):
-            with _native_stderr_silenced():
-                run_module(module)
-                # The first look for devices logs "failed call to cuInit" as an error on
-                # machines with a CUDA library and no GPU; look once now, quietly. Listing
-                # physical devices leaves them configurable (set_logical_device_configuration).
-                module.config.list_physical_devices()
-
-        loader.exec_module = exec_module
-        return spec
-
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow once, with its C++ start-up chatter silenced unless logs are wanted."""
-    import tensorflow  # noqa: F401  (quiet through _QuietTensorFlowImport)
-
-
-def _register_saveable_classes(_keras=None) -> None:
-    # A saved DistillModel names the class "kdtutor>DistillModel"; Keras can only load it once
-    # the class is registered, which happens when kdtutor.distill is imported. Importing it
-    # here would make `import kdtutor` (and so `kdtutor --help`) wait for TensorFlow, so it
-    # is imported the moment Keras itself is: keras.models.load_model works after
-    # `import kdtutor` whatever the order of the imports.
-    import kdtutor.distill  # noqa: F401
-
-
-if not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
-    sys.meta_path.insert(0, _QuietTensorFlowImport())
-wrapt.register_post_import_hook(_register_saveable_classes, "keras")
-
-
-from kdtutor.data import DATASET_NAMES, Dataset, DatasetUnavailableError, load_dataset  # noqa: E402
+from kdtutor.data import DATASET_NAMES, Dataset, DatasetUnavailableError, load_dataset
 
 # The names below need TensorFlow, which takes seconds to import: they are loaded
 # on first use (PEP 562), so `kdtutor --help` or `kdtutor list` start at once.
 _LAZY = {
     "DistillModel": "kdtutor.distill",
     "distillation_loss": "kdtutor.distill",
-    "ends_in_softmax": "kdtutor.distill",
+    "ends_in_softmax": "kdtutor.logits",
     "softened_softmax": "kdtutor.distill",
-    "strip_softmax": "kdtutor.distill",
+    "strip_softmax": "kdtutor.logits",
     "make_hinton_student": "kdtutor.models",
     "make_hinton_teacher": "kdtutor.models",
     "make_student": "kdtutor.models",
@@ -129,7 +41,6 @@ def __getattr__(name):
         raise AttributeError(f"module 'kdtutor' has no attribute {name!r}")
     import importlib
 
-    _import_tensorflow_quietly()
     value = getattr(importlib.import_module(_LAZY[name]), name)
     globals()[name] = value
     return value
@@ -152,7 +63,6 @@ def check_versions() -> str:
     """
     import sys
 
-    _import_tensorflow_quietly()
     import keras
     import tensorflow as tf
 

@@ -6,6 +6,7 @@ labels accepts the same shapes and refuses the same mistakes with the same messa
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import keras
@@ -17,6 +18,40 @@ def check_int(value, argument: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"`{argument}` must be an integer >= {minimum}; got {value!r}.")
     return int(value)
+
+
+def check_real(
+    value,
+    argument: str,
+    *,
+    low: float,
+    high: float,
+    low_open: bool = False,
+    high_open: bool = False,
+    hint: str = "",
+) -> float:
+    """Return ``value`` as a float, or raise ``ValueError`` unless it is a real in the interval.
+
+    ``low``/``high`` bound the interval, open at an end whose ``*_open`` is True. NumPy
+    scalars and 0-d arrays or tensors count as numbers; bools, strings and NaN do not.
+    ``hint`` is added to the message (e.g. what the usual values are).
+    """
+    number = value
+    if not isinstance(number, numbers.Real) and getattr(number, "shape", None) == ():
+        number = ops.convert_to_numpy(number).item()  # a 0-d array, tensor or variable
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if isinstance(number, bool) or not isinstance(number, numbers.Real) or math.isnan(number):
+        inside = False
+    else:
+        inside = (low < number if low_open else low <= number) and (
+            number < high if high_open else number <= high
+        )
+    if not inside:
+        raise ValueError(
+            f"`{argument}` must be a number in {interval}; got {value!r} of type "
+            f"{type(value).__name__}.{' ' + hint if hint else ''}"
+        )
+    return float(number)
 
 
 def check_built_model(model, function: str) -> None:

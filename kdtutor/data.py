@@ -232,8 +232,10 @@ def stratified_subset(labels, size: int, *, seed: int = 0) -> np.ndarray:
     _check_seed(seed)
     labels = np.asarray(labels)
     count, classes = len(labels), len(np.unique(labels))
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or not (
-        classes <= size <= count
+    if (
+        isinstance(size, bool)
+        or not isinstance(size, numbers.Integral)
+        or not (classes <= size <= count)
     ):
         raise ValueError(
             f"size must be a whole number of images between {classes} (one per class) and "

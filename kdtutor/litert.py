@@ -19,12 +19,12 @@ import time
 import keras
 import numpy as np
 
-from kdtutor import _native_stderr_silenced
 from kdtutor._checks import check_built_model as _check_model
 from kdtutor._checks import check_int as _check_int
 from kdtutor._checks import is_cloneable as _is_cloneable
 from kdtutor._checks import sparse_labels
 from kdtutor._checks import uncompiled_copy as _uncompiled_copy
+from kdtutor._quiet import known_chatter_filtered
 
 __all__ = [
     "QUANTIZATIONS",
@@ -144,7 +144,7 @@ def to_tflite(
         level = tf_logger.level
         tf_logger.setLevel(max(level, logging.WARNING))
         try:
-            with _native_stderr_silenced():
+            with known_chatter_filtered():
                 model.export(path, format="litert", verbose=False, **options)
         finally:
             tf_logger.setLevel(level)
@@ -162,7 +162,7 @@ def _interpreter(tflite_model, num_threads: int):
     # The first allocation in a process prints "INFO: Created TensorFlow Lite XNNPACK
     # delegate for CPU." from C++ to file descriptor 2 (see to_tflite); allocate once here,
     # quietly, so that one-time message never reaches a notebook's output.
-    with _native_stderr_silenced():
+    with known_chatter_filtered():
         interpreter = Interpreter(
             model_content=_as_bytes(tflite_model, "tflite_model"), num_threads=num_threads
         )

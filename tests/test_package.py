@@ -1,4 +1,4 @@
-"""Tests of what `import kdtutor` promises: quiet TensorFlow, saved distillers that load.
+"""Tests of what `import kdtutor` promises (light, no hooks) and where the series quiets TensorFlow.
 
 Each test starts a fresh Python process, because what is checked (which classes Keras knows,
 what TensorFlow prints while it starts) depends on what that process imported before.
@@ -43,41 +43,82 @@ SAVE = """
 """
 
 
-@pytest.mark.parametrize("order", ["import kdtutor, keras", "import keras, kdtutor"])
-def test_saved_distiller_loads_in_a_fresh_process_after_import_kdtutor(tmp_path, order):
+@pytest.mark.parametrize(
+    "order",
+    ["from kdtutor import DistillModel\nimport keras", "import keras\nimport kdtutor.distill"],
+)
+def test_saved_distiller_loads_in_a_fresh_process_after_importing_distill_model(tmp_path, order):
     path, predictions = str(tmp_path / "d.keras"), str(tmp_path / "p.npy")
     saved = run_python(SAVE.format(path=path, predictions=predictions))
     assert saved.returncode == 0, saved.stderr[-2000:]
-    loaded = run_python(
-        f"""
+    load = f"""
         import warnings
         warnings.simplefilter("always")
         import numpy as np
-        {order}
+        {{}}
         x = np.random.default_rng(0).random((64, 28, 28, 1), dtype="float32")
         model = keras.models.load_model({path!r})
         assert type(model).__name__ == "DistillModel", type(model)
         same = np.array_equal(model.predict(x, verbose=0), np.load({predictions!r}))
         print("identical", same)
         """
-    )
+    loaded = run_python(load.format(textwrap.indent(order, " " * 8).strip()))
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     assert "identical True" in loaded.stdout
     # Keras warns when a file's optimizer variables cannot be restored into the model.
     assert "optimizer" not in loaded.stderr.lower(), loaded.stderr[-2000:]
+    # Without that import Keras cannot know the class; its error names the module to import.
+    bare = run_python(f"import kdtutor, keras\nkeras.models.load_model({path!r})")
+    assert bare.returncode != 0
+    assert re.search(r"DistillModel.*kdtutor\.distill|kdtutor\.distill.*DistillModel", bare.stderr)
 
 
-def test_tensorflow_imported_after_kdtutor_is_quiet():
-    # A learner's own `import keras` after `import kdtutor` starts TensorFlow; its C++
-    # start-up lines must not reach the notebook (they would land in the stored outputs).
-    result = run_python("import kdtutor\nimport keras\nimport tensorflow as tf\nprint(tf.ones(1))")
+def test_import_kdtutor_is_plain():
+    # No TensorFlow or Keras until a name needs them, no import hooks, no environment writes.
+    result = run_python(
+        """
+        import os, sys
+        hooks, environment = list(sys.meta_path), dict(os.environ)
+        import kdtutor
+        assert sys.meta_path == hooks, sys.meta_path
+        assert dict(os.environ) == environment
+        heavy = sorted(n for n in ("tensorflow", "keras", "wrapt", "wurlitzer") if n in sys.modules)
+        print("heavy", heavy)
+        kdtutor.DistillModel  # a lazy name imports TensorFlow on first use
+        print("tensorflow" in sys.modules)
+        """
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[:2] == ["heavy []", "True"], result.stdout
+
+
+def test_the_series_setup_imports_tensorflow_quietly():
+    # The Setup cell of every notebook imports kdtutor.series.setup first, then Keras: the
+    # C++ start-up lines of TensorFlow must not reach the notebook's stored outputs.
+    setup_cell = "from kdtutor.series import setup\nimport keras\nimport tensorflow as tf\n"
+    result = run_python(setup_cell + "print(tf.ones(1))")
     assert result.returncode == 0, result.stderr[-2000:]
     assert not TF_NOISE.search(result.stderr), result.stderr[-2000:]
-    # The check can fail: the same process without kdtutor prints that noise here.
-    noisy = run_python("import keras", TF_CPP_MIN_LOG_LEVEL="0")
+    # The check can fail: the same imports without the series' setup print that noise here.
+    noisy = run_python("import kdtutor\nimport keras")
     assert TF_NOISE.search(noisy.stderr), "TensorFlow printed nothing: this check proves nothing"
+    # And logs stay on when the user asks for them.
+    asked = run_python(setup_cell, TF_CPP_MIN_LOG_LEVEL="0")
+    assert TF_NOISE.search(asked.stderr)
 
 
-def test_tensorflow_logs_stay_on_when_asked_for():
-    result = run_python("import kdtutor\nimport keras", TF_CPP_MIN_LOG_LEVEL="0")
-    assert TF_NOISE.search(result.stderr)
+def test_only_the_known_messages_are_dropped_and_other_output_is_kept():
+    result = run_python(
+        """
+        import os
+        from kdtutor._quiet import known_chatter_filtered
+        with known_chatter_filtered():
+            os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\\n")
+            os.write(2, b"F0000 00:00:1.2 123 some_op.cc:12] a fatal message\\n")
+            os.write(1, b"stdout untouched\\n")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "XNNPACK" not in result.stderr
+    assert "a fatal message" in result.stderr
+    assert "stdout untouched" in result.stdout

@@ -290,9 +290,11 @@ def _handout(args) -> int:
 def _doctor_checks():
     """Yield ``(level, what, fix)`` with level ``OK``, ``WARN`` or ``FAIL``."""
     import kdtutor
+    from kdtutor import _quiet
 
     tensorflow_works = False
     try:
+        _quiet.import_tensorflow()  # the command line starts the series: its noise stays out
         summary = kdtutor.check_versions()  # the check the notebooks' Setup cells make
     except RuntimeError as error:  # its message says how to fix it
         yield "FAIL", str(error), None

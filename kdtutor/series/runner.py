@@ -654,9 +654,12 @@ def usable_cpus() -> int:
 def gpu_names() -> list[str]:
     """The GPUs TensorFlow sees, e.g. ``["/physical_device:GPU:0"]``; imports TensorFlow.
 
-    Quietly: ``import kdtutor`` (which runs before this module) makes TensorFlow's import
-    quiet, including the "failed call to cuInit" of a CUDA build on a machine without a GPU.
+    Without TensorFlow's known start-up messages, such as the "failed call to cuInit" of a
+    CUDA build on a machine without a GPU.
     """
+    from kdtutor import _quiet
+
+    _quiet.import_tensorflow()
     import tensorflow as tf
 
     return [device.name for device in tf.config.list_physical_devices("GPU")]

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from kdtutor import _quiet
 from kdtutor.series import profiles, results
 
 __all__ = ["NotebookRun", "start"]
@@ -29,6 +30,10 @@ __all__ = ["NotebookRun", "start"]
 # The clock starts when the Setup cell imports this module, before TensorFlow: the
 # notebook's own time includes its imports (the runner counts the rest as its overhead).
 _IMPORTED_AT = time.perf_counter()
+
+# The series starts here: TensorFlow is imported now, without its known C++ start-up
+# messages, so the `import keras` that follows in the Setup cell adds none to the notebook.
+_quiet.import_tensorflow()
 
 # Parameters every notebook may declare that are not profile settings.
 _RUN_PARAMETERS = {"PROFILE", "RESULTS_DIR", "ARTIFACTS_DIR", "ARTIFACTS_READ_ONLY", "SEED"}

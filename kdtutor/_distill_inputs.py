@@ -1,0 +1,269 @@
+"""What ``DistillModel`` checks and prepares about its inputs (private).
+
+Its models (one output of class logits, no softmax), its targets (labels and/or cached
+teacher logits), its sample weights and metrics, and the teacher logits it caches. Kept
+apart so that :mod:`kdtutor.distill` reads as the lesson: the loss and the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import keras
+import numpy as np
+from keras import ops
+
+from kdtutor.logits import PROBABILITY_TOLERANCE as TOLERANCE
+from kdtutor.logits import final_softmax_layer, how_to_output_logits, refuse_probabilities
+
+LABELS_KEY = "labels"
+TEACHER_LOGITS_KEY = "teacher_logits"
+
+# Metrics that read labels as one-hot rows; DistillModel gives compiled metrics class ids.
+_ONE_HOT_METRICS = {
+    "categorical_accuracy", "categorical_crossentropy", "top_k_categorical_accuracy",
+    "categorical_hinge", "kl_divergence", "kld", "kullback_leibler_divergence",
+    "categoricalaccuracy", "categoricalcrossentropy", "topkcategoricalaccuracy",
+    "categoricalhinge", "kldivergence",
+}  # fmt: skip
+
+
+def check_model(role: str, model) -> None:
+    """Refuse a ``role`` model that is not a Keras layer or that outputs probabilities.
+
+    A final softmax layer shows in the layers; a softmax applied inside ``call()`` only in
+    the values, so a model whose input shape is known is run once on random inputs.
+    """
+    if not isinstance(model, keras.layers.Layer):
+        raise ValueError(
+            f"`{role}` must be a Keras model; got {type(model).__name__}. Build it with "
+            f"kdtutor.make_{role}() or any keras.Model that outputs logits."
+        )
+    fix = how_to_output_logits(role, model)
+    layer = final_softmax_layer(model)
+    if layer is not None:
+        raise ValueError(
+            f"The {role} ({model.name!r}) ends in a softmax (layer {layer.name!r}), so it "
+            f"outputs probabilities, but distillation needs logits: the temperature "
+            f"divides the logits before the softmax. {fix}"
+        )
+    check_outputs_are_logits(role, model)
+
+
+def check_single_output(role: str, output) -> None:
+    """Refuse a list or dict of outputs where one tensor of logits is needed."""
+    if isinstance(output, dict | list | tuple):
+        raise ValueError(
+            f"The {role} returned {len(output)} outputs, but distillation needs one: the "
+            "class logits, shape (batch, num_classes). Pass a model that returns only them."
+        )
+
+
+def assert_not_probabilities(cached_logits) -> None:
+    """Fail a training step whose cached ``y["teacher_logits"]`` look like probabilities.
+
+    Their values exist only when the traced step runs, so this is a TensorFlow assertion op,
+    one reduction per batch; JAX cannot raise from a compiled step (there, and for every
+    backend, ``cache_teacher_logits()`` refuses probabilities when it computes them).
+    """
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    rows_sum_to_one = ops.all(ops.abs(ops.sum(cached_logits, axis=-1) - 1.0) <= TOLERANCE)
+    probabilities = ops.logical_and(ops.all(cached_logits >= 0), rows_sum_to_one)
+    tf.debugging.Assert(
+        ops.logical_not(probabilities),
+        [
+            f"The cached teacher logits (y[{TEACHER_LOGITS_KEY!r}]) look like probabilities "
+            "(every row is non-negative and sums to 1), but distillation needs logits. Fix: "
+            "compute them with `cache_teacher_logits()` from a teacher that outputs logits."
+        ],
+    )
+
+
+def check_logits_shapes(teacher_shape, student_shape, where: str) -> None:
+    """Both outputs must be ``(batch, num_classes)`` logits with the same ``num_classes``."""
+    for role, shape in (("teacher", teacher_shape), ("student", student_shape)):
+        if shape is None:
+            continue
+        if len(shape) != 2 or (shape[1] is not None and shape[1] < 2):
+            raise ValueError(
+                f"The {role} must output one logit per class, shape (batch, num_classes) with "
+                f"num_classes >= 2; {where} its output has shape {tuple(shape)}. A model with "
+                "several outputs, a sequence output or a single binary logit cannot be distilled "
+                "with this loss: give it a final Dense(num_classes) layer with no activation."
+            )
+    if teacher_shape is not None and student_shape is not None:
+        if teacher_shape[1] is not None and teacher_shape[1] != student_shape[1]:
+            raise ValueError(
+                f"The teacher and student outputs must have the same shape, one logit per "
+                f"class; got teacher output shape {tuple(teacher_shape)} and student output "
+                f"shape {tuple(student_shape)} ({where}). Build both with the same `num_classes`."
+            )
+
+
+def output_shape(model, role: str):
+    """``model``'s output shape when it is known before any data, else None."""
+    try:
+        shape = model.output_shape
+    except (AttributeError, ValueError):
+        return None
+    if isinstance(shape, dict) or isinstance(shape, list) and len(shape) != 1:
+        raise ValueError(
+            f"The {role} ({model.name!r}) has {len(shape)} outputs, but distillation needs one: "
+            "the class logits, shape (batch, num_classes). Pass a model that returns only them."
+        )
+    return tuple(shape[0] if isinstance(shape, list) else shape)
+
+
+def probe_batch(model, input_shape=None):
+    """Eight random images of ``model``'s float input, or None when its input is not known."""
+    if input_shape is None:
+        try:
+            inputs = model.inputs  # Sequential and Functional models
+        except (AttributeError, ValueError):
+            inputs = None
+        if inputs:
+            if len(inputs) != 1 or "float" not in str(inputs[0].dtype):
+                return None
+            input_shape = inputs[0].shape
+        elif model.built:  # a subclassed model that was built or called once
+            input_shape = (model.get_build_config() or {}).get("input_shape")
+    if not isinstance(input_shape, tuple | list) or not input_shape:
+        return None
+    shape = tuple(input_shape[1:])
+    if not all(isinstance(size, int) for size in shape):
+        return None
+    return np.random.default_rng(0).random((8, *shape), dtype=np.float32)
+
+
+def check_outputs_are_logits(role: str, model, input_shape=None) -> None:
+    """Run ``model`` once on random inputs (when their shape is known); refuse probabilities.
+
+    A softmax applied inside ``call()`` shows only in the values; a traced training step
+    has none, so this runs eagerly, escaping the trace when called from ``build()``.
+    """
+    batch = probe_batch(model, input_shape)
+    if batch is None:
+        return
+    with _eager():
+        outputs = model(batch, training=False)
+        if not isinstance(outputs, dict | list | tuple):
+            fix = how_to_output_logits(role, model)
+            refuse_probabilities(outputs, f"The {role}'s ({model.name!r}) outputs", fix)
+
+
+def _eager():
+    """A context in which Keras ops on concrete values run eagerly, even while tracing."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.init_scope()
+    if backend == "jax":
+        import jax
+
+        return jax.ensure_compile_time_eval()
+    return contextlib.nullcontext()
+
+
+def split_targets(y):
+    """``(labels, teacher_logits)`` from what fit() was given as ``y``."""
+    if not isinstance(y, dict):
+        return y, None
+    unknown = set(y) - {LABELS_KEY, TEACHER_LOGITS_KEY}
+    if unknown:
+        raise ValueError(
+            f"Unknown target keys {sorted(unknown)}: DistillModel targets are labels, or "
+            f"a dict with keys {LABELS_KEY!r} and/or {TEACHER_LOGITS_KEY!r}."
+        )
+    return y.get(LABELS_KEY), y.get(TEACHER_LOGITS_KEY)
+
+
+def per_example_weights(sample_weight):
+    """One weight per example (Keras copies a `sample_weight` array onto each key of dict y)."""
+    if isinstance(sample_weight, dict):
+        sample_weight = sample_weight.get(LABELS_KEY, sample_weight.get(TEACHER_LOGITS_KEY))
+    return None if sample_weight is None else ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+
+
+def is_tf_dataset(data) -> bool:
+    # Without importing TensorFlow: if it is not imported, `data` cannot be a tf.data.Dataset.
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(data, tf.data.Dataset)
+
+
+def array_batches(x, y, batch_size: int):
+    """``(x, y)`` batches of arrays, for cache_teacher_logits(); other kinds of data refused."""
+    leaves = keras.tree.flatten(x)
+    if not leaves or not all(
+        hasattr(leaf, "shape") and hasattr(leaf, "__len__") for leaf in leaves
+    ):
+        raise ValueError(
+            f"cache_teacher_logits() takes arrays (NumPy, tensors, pandas) or a batched "
+            f"tf.data.Dataset as `x`; got {type(x).__name__}. A generator or PyDataset cannot "
+            "be read twice in the same order: cache from the arrays it is built from."
+        )
+    size = len(leaves[0])
+    if y is not None and len(y) != size:
+        raise ValueError(
+            f"`x` and `y` must hold the same number of examples; got {size} and {len(y)}."
+        )
+    for start in range(0, size, batch_size):
+        part = keras.tree.map_structure(lambda a, s=start: np.asarray(a[s : s + batch_size]), x)
+        yield (part,) if y is None else (part, np.asarray(y[start : start + batch_size]))
+
+
+def refuse_one_hot_metrics(metrics) -> None:
+    for metric in keras.tree.flatten(metrics or []):
+        name = metric if isinstance(metric, str) else getattr(metric, "__name__", None)
+        name = name or type(metric).__name__
+        if name.lower() in _ONE_HOT_METRICS:
+            raise ValueError(
+                f"DistillModel gives compiled metrics the labels as class ids, which "
+                f"{name!r} would read as one-hot rows. Use 'accuracy' or the sparse metric "
+                "(e.g. keras.metrics.SparseCategoricalAccuracy) instead."
+            )
+
+
+def cache_teacher_logits(teacher, x, y, batch_size: int):
+    """See ``DistillModel.cache_teacher_logits``: one pass of the teacher over the data."""
+    dataset = is_tf_dataset(x)
+    if dataset and y is not None:
+        raise ValueError(
+            "cache_teacher_logits() takes the labels from the dataset when `x` is a "
+            f"tf.data.Dataset; got `y` of type {type(y).__name__} too. Pass y=None."
+        )
+    columns = [[], [], [], []]  # x, y, sample_weight, teacher logits of each batch
+    for batch in x if dataset else array_batches(x, y, batch_size):
+        xb, yb, wb = keras.tree.map_structure(
+            lambda a: None if a is None else ops.convert_to_numpy(a),
+            keras.utils.unpack_x_y_sample_weight(batch),
+        )
+        check_single_output("teacher", logits := teacher(xb, training=False))
+        for column, value in zip(columns, (xb, yb, wb, ops.convert_to_numpy(logits)), strict=True):
+            column.append(value)
+    if not columns[3]:
+        raise ValueError("cache_teacher_logits() got no examples: `x` is empty.")
+    xs, ys, ws, logits = (
+        None if column[0] is None
+        else keras.tree.map_structure(lambda *parts: np.concatenate(parts), *column)
+        for column in columns
+    )  # fmt: skip
+    logits = logits.astype("float32")
+    what, fix = (
+        f"The teacher's ({teacher.name!r}) outputs",
+        how_to_output_logits("teacher", teacher),
+    )
+    refuse_probabilities(logits, what, fix)
+    targets = {TEACHER_LOGITS_KEY: logits}
+    if ys is not None:
+        targets[LABELS_KEY] = ys if dataset else y
+    if not dataset:
+        return targets
+    import tensorflow as tf
+
+    data = (xs, targets) if ws is None else (xs, targets, ws)
+    return tf.data.Dataset.from_tensor_slices(data).batch(len(columns[3][0]))
