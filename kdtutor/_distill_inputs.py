@@ -15,7 +15,12 @@ import numpy as np
 from keras import ops
 
 from kdtutor.logits import PROBABILITY_TOLERANCE as TOLERANCE
-from kdtutor.logits import final_softmax_layer, how_to_output_logits, refuse_probabilities
+from kdtutor.logits import (
+    final_activation,
+    final_softmax_layer,
+    how_to_output_logits,
+    refuse_probabilities,
+)
 
 LABELS_KEY = "labels"
 TEACHER_LOGITS_KEY = "teacher_logits"
@@ -48,6 +53,12 @@ def check_model(role: str, model) -> None:
             f"outputs probabilities, but distillation needs logits: the temperature "
             f"divides the logits before the softmax. {fix}"
         )
+    if final_activation(model) == "sigmoid":
+        raise ValueError(
+            f"The {role} ({model.name!r}) ends in a sigmoid, so it outputs one probability per "
+            "class, but distillation softens logits with a softmax. Fix: build its last layer "
+            "with no activation (the values before the sigmoid are the logits)."
+        )
     check_outputs_are_logits(role, model)
 
 
@@ -55,17 +66,18 @@ def check_single_output(role: str, output) -> None:
     """Refuse a list or dict of outputs where one tensor of logits is needed."""
     if isinstance(output, dict | list | tuple):
         raise ValueError(
-            f"The {role} returned {len(output)} outputs, but distillation needs one: the "
-            "class logits, shape (batch, num_classes). Pass a model that returns only them."
+            f"The {role} returned a {type(output).__name__} of {len(output)} outputs, but "
+            "distillation needs one tensor: the class logits, shape (batch, num_classes). "
+            "Pass a model that returns only them."
         )
 
 
-def assert_not_probabilities(cached_logits) -> None:
-    """Fail a training step whose cached ``y["teacher_logits"]`` look like probabilities.
+def assert_cached_logits(cached_logits) -> None:
+    """Fail a training step whose cached ``y["teacher_logits"]`` are not finite logits.
 
     Their values exist only when the traced step runs, so this is a TensorFlow assertion op,
-    one reduction per batch; JAX cannot raise from a compiled step (there, and for every
-    backend, ``cache_teacher_logits()`` refuses probabilities when it computes them).
+    a few reductions per batch; JAX cannot raise from a compiled step (there, and for every
+    backend, ``cache_teacher_logits()`` refuses such values when it computes them).
     """
     if keras.backend.backend() != "tensorflow":
         return
@@ -73,14 +85,26 @@ def assert_not_probabilities(cached_logits) -> None:
 
     rows_sum_to_one = ops.all(ops.abs(ops.sum(cached_logits, axis=-1) - 1.0) <= TOLERANCE)
     probabilities = ops.logical_and(ops.all(cached_logits >= 0), rows_sum_to_one)
+    where = f"The cached teacher logits (y[{TEACHER_LOGITS_KEY!r}])"
+    fix = "Fix: compute them with `cache_teacher_logits()` from a teacher that outputs logits."
     tf.debugging.Assert(
         ops.logical_not(probabilities),
-        [
-            f"The cached teacher logits (y[{TEACHER_LOGITS_KEY!r}]) look like probabilities "
-            "(every row is non-negative and sums to 1), but distillation needs logits. Fix: "
-            "compute them with `cache_teacher_logits()` from a teacher that outputs logits."
-        ],
+        [f"{where} look like probabilities (every row is non-negative and sums to 1), but "
+         f"distillation needs logits. {fix}"],
+    )  # fmt: skip
+    tf.debugging.Assert(
+        ops.all(ops.isfinite(cached_logits)), [f"{where} contain NaN or infinite values. {fix}"]
     )
+
+
+def refuse_non_finite(logits, what: str) -> None:
+    """Raise ``ValueError`` when ``logits`` hold NaN or infinite values."""
+    bad = ~np.isfinite(logits).all(axis=tuple(range(1, np.ndim(logits))))
+    if bad.any():
+        raise ValueError(
+            f"{what} are NaN or infinite for {int(bad.sum())} of {len(bad)} examples (the first "
+            f"is example {int(np.argmax(bad))}). Check those inputs for NaN or infinite values."
+        )
 
 
 def check_logits_shapes(teacher_shape, student_shape, where: str) -> None:
@@ -150,9 +174,9 @@ def check_outputs_are_logits(role: str, model, input_shape=None) -> None:
         return
     with _eager():
         outputs = model(batch, training=False)
-        if not isinstance(outputs, dict | list | tuple):
-            fix = how_to_output_logits(role, model)
-            refuse_probabilities(outputs, f"The {role}'s ({model.name!r}) outputs", fix)
+    check_single_output(role, outputs)
+    fix = how_to_output_logits(role, model)
+    refuse_probabilities(outputs, f"The {role}'s ({model.name!r}) outputs", fix)
 
 
 def _eager():
@@ -253,6 +277,7 @@ def cache_teacher_logits(teacher, x, y, batch_size: int):
         for column in columns
     )  # fmt: skip
     logits = logits.astype("float32")
+    refuse_non_finite(logits, f"The teacher's ({teacher.name!r}) outputs")
     what, fix = (
         f"The teacher's ({teacher.name!r}) outputs",
         how_to_output_logits("teacher", teacher),

@@ -264,7 +264,7 @@ class DistillModel(keras.Model):
         student_logits = ops.cast(y_pred, "float32")
         teacher_logits = ops.stop_gradient(ops.cast(teacher_logits, "float32"))
         if where != "in training":
-            _inputs.assert_not_probabilities(teacher_logits)
+            _inputs.assert_cached_logits(teacher_logits)
         _inputs.check_logits_shapes(teacher_logits.shape, student_logits.shape, where)
         soft = _per_example_distillation_loss(teacher_logits, student_logits, self._temperature)
         hard = ops.zeros_like(soft) if labels is None else _hard_label_loss(labels, student_logits)

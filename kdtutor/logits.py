@@ -29,6 +29,16 @@ def _applies_softmax(layer) -> bool:
     return activation is not None and getattr(activation, "__name__", "") == "softmax"
 
 
+def final_activation(model) -> str:
+    """The name of the activation ``model``'s last layer applies (nested models looked into)."""
+    layer = model
+    while getattr(layer, "layers", None):
+        layer = layer.layers[-1]
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    return getattr(getattr(layer, "activation", None), "__name__", "linear")
+
+
 def _path_to_softmax(model) -> list:
     """``[model, nested model, ..., softmax layer]`` when ``model`` ends in a softmax, else [].
 

@@ -1,0 +1,238 @@
+"""What a Keras user gives DistillModel: each input gets the right result or a clear error.
+
+Every case here failed (a crash Keras users cannot read, or training on the wrong thing) before
+DistillModel moved to Keras' public hooks. References are NumPy computations of the loss.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from kdtutor import DistillModel  # noqa: E402
+
+CLASSES, FEATURES, N = 4, 6, 32
+
+
+def dense(units=CLASSES, activation=None, seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [keras.Input((FEATURES,)), keras.layers.Dense(units, activation=activation)]
+    )
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(N, FEATURES)).astype("float32"), rng.integers(0, CLASSES, N)
+
+
+def np_log_softmax(z):
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def reference_loss(model, x, y, weights, alpha, temperature):
+    """alpha * mean(w * CE) + (1 - alpha) * mean(w * T^2 KL), in NumPy (Keras' weighting)."""
+    s = keras.ops.convert_to_numpy(model.student(x)).astype(np.float64)
+    t = keras.ops.convert_to_numpy(model.teacher(x)).astype(np.float64)
+    ce = -np_log_softmax(s)[np.arange(len(y)), y]
+    p, log_p, log_q = (
+        np.exp(np_log_softmax(t / temperature)),
+        *(np_log_softmax(z / temperature) for z in (t, s)),
+    )
+    kd = temperature**2 * (p * (log_p - log_q)).sum(-1)
+    return alpha * np.mean(weights * ce) + (1 - alpha) * np.mean(weights * kd)
+
+
+# -- sample weights with cached teacher logits --------------------------------------------------
+@pytest.mark.parametrize("as_dict", [False, True])
+def test_sample_weights_with_cached_logits_weigh_the_loss_as_keras_does(data, as_dict):
+    x, y = data
+    weights = np.linspace(0.0, 2.0, N).astype("float32")
+    model = DistillModel(dense(seed=1), dense(seed=2), temperature=3.0, alpha=0.3)
+    model.compile(optimizer="sgd")
+    targets = model.cache_teacher_logits(x, y)
+    given = {"labels": weights, "teacher_logits": weights} if as_dict else weights
+    result = model.evaluate(x, targets, sample_weight=given, batch_size=N, verbose=0)
+    expected = reference_loss(model, x, y, weights, alpha=0.3, temperature=3.0)
+    np.testing.assert_allclose(result[0], expected, rtol=1e-5)
+    # The same as the teacher run at every step, and fit() takes them too.
+    direct = model.evaluate(x, y, sample_weight=weights, batch_size=N, verbose=0)
+    np.testing.assert_allclose(direct[0], expected, rtol=1e-5)
+    history = model.fit(x, targets, sample_weight=given, epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"][0])
+
+
+# -- labelled and unlabelled fits on one model ----------------------------------------------------
+@pytest.mark.parametrize("labelled_first", [False, True])
+def test_labelled_and_unlabelled_fits_alternate_on_one_model(data, labelled_first):
+    x, y = data
+    model = DistillModel(dense(seed=1), dense(seed=2), alpha=0.0)
+    model.compile(optimizer="adam", metrics=["accuracy"])
+    unlabelled, labelled = model.cache_teacher_logits(x), model.cache_teacher_logits(x, y)
+    order = [labelled, unlabelled] * 2 if labelled_first else [unlabelled, labelled] * 2
+    with pytest.warns(UserWarning, match=r"\['accuracy'\] need labels"):
+        for targets in order:
+            history = model.fit(x, targets, epochs=1, verbose=0).history
+            scores = model.evaluate(x, targets, verbose=0, return_dict=True)
+            model.train_on_batch(x, targets)
+            assert ("accuracy" in history) == (targets is labelled)
+            assert ("accuracy" in scores) == (targets is labelled)
+    # The accuracy is the student's, against the labels.
+    predicted = keras.ops.convert_to_numpy(model.predict(x, verbose=0)).argmax(-1)
+    scores = model.evaluate(x, labelled, verbose=0, return_dict=True)
+    np.testing.assert_allclose(scores["accuracy"], np.mean(predicted == y), atol=1e-6)
+
+
+# -- data without labels while alpha > 0 ----------------------------------------------------------
+def unlabelled_sources(x):
+    import tensorflow as tf
+
+    class OnlyX(keras.utils.PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            return (x[index * 16 : (index + 1) * 16],)
+
+    def generator():
+        while True:
+            yield (x[:16],)
+
+    return {
+        "generator": lambda: generator(),
+        "PyDataset": lambda: OnlyX(),
+        "tf.data": lambda: tf.data.Dataset.from_tensor_slices(x).batch(16),
+    }
+
+
+@pytest.mark.parametrize("source", ["generator", "PyDataset", "tf.data"])
+def test_data_without_labels_is_refused_while_alpha_is_above_zero(data, source):
+    x, _ = data
+    make = unlabelled_sources(x)[source]
+    model = DistillModel(dense(seed=1), dense(seed=2), alpha=0.5)
+    model.compile(optimizer="adam")
+    pattern = r"alpha > 0 .*no labels.*\(x, y\).*alpha=0"
+    with pytest.raises(ValueError, match=pattern):
+        model.fit(make(), steps_per_epoch=2, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=pattern):
+        model.evaluate(make(), steps=2, verbose=0)
+    # With alpha set to 0 the same data distills from the teacher alone...
+    model.alpha = 0.0
+    history = model.fit(make(), steps_per_epoch=2, epochs=1, verbose=0).history
+    assert history["student_loss"] == [0.0] and history["distillation_loss"][0] > 0
+    # ... and back above 0 it is refused again (the traced step is rebuilt).
+    model.alpha = 0.2
+    with pytest.raises(ValueError, match=pattern):
+        model.fit(make(), steps_per_epoch=2, epochs=1, verbose=0)
+
+
+def test_a_generator_of_x_and_labels_trains_both_terms(data):
+    x, y = data
+
+    def generator():
+        while True:
+            yield x[:16], y[:16]
+
+    model = DistillModel(dense(seed=1), dense(seed=2), alpha=0.5)
+    model.compile(optimizer="adam")
+    history = model.fit(generator(), steps_per_epoch=2, epochs=1, verbose=0).history
+    assert history["student_loss"][0] > 0 and history["distillation_loss"][0] > 0
+
+
+# -- teachers whose outputs are not class logits -------------------------------------------------
+def functional(make_outputs):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((FEATURES,))
+    return keras.Model(inputs, make_outputs(inputs))
+
+
+@pytest.mark.parametrize(
+    "kind, pattern",
+    [
+        ("two outputs", r"teacher.*2 outputs.*needs one"),
+        ("dict output", r"teacher returned a dict of 1 outputs.*needs one tensor"),
+        ("sequence output", r"teacher must output one logit per class.*\(None, 5, 4\)"),
+        ("one logit", r"teacher must output one logit per class.*num_classes >= 2.*\(None, 1\)"),
+        ("sigmoid", r"teacher.*ends in a sigmoid.*no activation"),
+    ],
+)
+def test_teachers_that_do_not_output_class_logits_are_refused(kind, pattern):
+    def teacher():
+        if kind == "two outputs":
+            return functional(lambda i: [keras.layers.Dense(CLASSES)(i)] * 2)
+        if kind == "dict output":
+            return functional(lambda i: {"logits": keras.layers.Dense(CLASSES)(i)})
+        if kind == "sequence output":
+            return functional(
+                lambda i: keras.layers.Dense(CLASSES)(keras.layers.RepeatVector(5)(i))
+            )
+        if kind == "one logit":
+            return dense(1)
+        return dense(activation="sigmoid")
+
+    student = dense(1) if kind == "one logit" else dense()
+    with pytest.raises(ValueError, match=pattern):
+        DistillModel(teacher(), student)
+
+
+def test_log_softmax_outputs_are_logits(data):
+    # log-probabilities differ from logits by a constant per row: the KD loss is the same.
+    x, y = data
+    plain = DistillModel(dense(seed=1), dense(seed=2))
+    logged = DistillModel(
+        keras.Sequential([plain.teacher, keras.layers.Activation("log_softmax")]), dense(seed=2)
+    )
+    for model in (plain, logged):
+        model.compile(optimizer="sgd")
+    results = [m.evaluate(x, y, batch_size=N, verbose=0) for m in (plain, logged)]
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-5)
+
+
+# -- degenerate data ----------------------------------------------------------------------------
+def test_an_empty_x_is_refused_by_the_cache(data):
+    x, y = data
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    with pytest.raises(ValueError, match="no examples"):
+        model.cache_teacher_logits(x[:0], y[:0])
+
+
+def test_non_finite_teacher_outputs_are_refused_by_the_cache(data):
+    x, y = data
+    x = x.copy()
+    x[3, 0] = np.nan
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    with pytest.raises(ValueError, match=r"NaN or infinite for 1 of 32 examples.*example 3"):
+        model.cache_teacher_logits(x, y)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="a TensorFlow assertion")
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_cached_logits_that_are_not_finite_stop_training(data, value):
+    x, y = data
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    model.compile(optimizer="sgd")
+    targets = model.cache_teacher_logits(x, y)
+    targets["teacher_logits"][5, 1] = value
+    with pytest.raises(Exception, match=r"cached teacher logits.*NaN or infinite"):
+        model.fit(x, targets, epochs=1, verbose=0)
+
+
+def test_a_generator_or_py_dataset_is_refused_by_the_cache_with_the_reason(data):
+    x, y = data
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    with pytest.raises(ValueError, match=r"arrays .* or a batched tf.data.Dataset.*generator"):
+        model.cache_teacher_logits(row for row in x)
+    with pytest.raises(ValueError, match="same number of examples; got 32 and 10"):
+        model.cache_teacher_logits(x, y[:10])
+
+
+def test_one_hot_metrics_are_refused_with_the_sparse_alternative():
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    for metric in ("categorical_accuracy", keras.metrics.CategoricalAccuracy()):
+        with pytest.raises(ValueError, match="class ids.*SparseCategoricalAccuracy"):
+            model.compile(optimizer="sgd", metrics=[metric])
