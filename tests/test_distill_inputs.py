@@ -236,3 +236,41 @@ def test_one_hot_metrics_are_refused_with_the_sparse_alternative():
     for metric in ("categorical_accuracy", keras.metrics.CategoricalAccuracy()):
         with pytest.raises(ValueError, match="class ids.*SparseCategoricalAccuracy"):
             model.compile(optimizer="sgd", metrics=[metric])
+
+
+class SetAlphaAtBatch(keras.callbacks.Callback):
+    def __init__(self, batch, alpha):
+        super().__init__()
+        self.batch, self.alpha, self.losses = batch, alpha, []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.batch:
+            self.model.alpha = self.alpha
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.losses.append((logs["loss"], logs["student_loss"]))
+
+
+def test_alpha_raised_from_zero_during_fit_takes_effect_at_once(data):
+    x, y = data
+    model = DistillModel(dense(seed=1), dense(seed=2), alpha=0.0)
+    model.compile(optimizer="sgd", metrics=["accuracy"])
+    callback = SetAlphaAtBatch(1, 1.0)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[callback])
+    # Keras logs running means over the batches. Batch 0 trains at alpha = 0 (its loss is the
+    # KD term), batch 1 at alpha = 1: its loss is its hard-label CE, whatever the KD term.
+    (loss_0, ce_0), (mean_loss, mean_ce) = callback.losses
+    ce_1 = 2 * mean_ce - ce_0
+    assert loss_0 != pytest.approx(ce_0, rel=1e-3)  # the premise: the two terms differ
+    np.testing.assert_allclose(mean_loss, (loss_0 + ce_1) / 2, rtol=1e-5)
+
+
+def test_alpha_raised_from_zero_during_an_unlabelled_fit_is_refused(data):
+    x, _ = data
+    model = DistillModel(dense(seed=1), dense(seed=2), alpha=0.0)
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match=r"alpha > 0 .*no labels"):
+        model.fit(
+            x, model.cache_teacher_logits(x), batch_size=16, epochs=1, verbose=0,
+            callbacks=[SetAlphaAtBatch(1, 0.5)],
+        )  # fmt: skip
