@@ -160,7 +160,8 @@ class DistillModel(keras.Model):
     num_classes)``, or a dict ``{"labels": ..., "teacher_logits": ...}`` from
     :meth:`cache_teacher_logits`, which spares the teacher at every step. ``"labels"`` may be
     left out only when ``alpha == 0`` (label metrics are then skipped, with a warning).
-    ``sample_weight`` weighs both terms as Keras weighs a loss. ``fit``/``evaluate`` report
+    ``sample_weight`` weighs both terms as Keras weighs a loss (``class_weight`` needs
+    labels as ``y``; with a dict, pass ``sample_weight=weights[labels]`` instead). ``fit``/``evaluate`` report
     ``loss``, ``student_loss`` (the hard-label CE), ``distillation_loss`` (the soft term,
     with its T**2) and the compiled metrics, given the labels as class ids. Load a saved one
     after ``from kdtutor import DistillModel``, which registers the class with Keras.
