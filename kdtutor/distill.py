@@ -137,6 +137,11 @@ def _hard_label_loss(labels, student_logits):
     return keras.losses.sparse_categorical_crossentropy(ids, student_logits, from_logits=True)
 
 
+def _read(variable) -> float:
+    # The shortest decimal that is this float32, so 0.3 reads back as 0.3, not 0.30000001.
+    return float(str(np.float32(ops.convert_to_numpy(variable))))
+
+
 @keras.saving.register_keras_serializable(package="kdtutor")
 class DistillModel(keras.Model):
     """Train a student to match a frozen teacher's softened outputs (Hinton et al. 2015).
@@ -161,7 +166,7 @@ class DistillModel(keras.Model):
     :meth:`cache_teacher_logits`, which spares the teacher at every step. ``"labels"`` may be
     left out only when ``alpha == 0`` (label metrics are then skipped, with a warning).
     ``sample_weight`` weighs both terms as Keras weighs a loss (``class_weight`` needs
-    labels as ``y``; with a dict, pass ``sample_weight=weights[labels]`` instead). ``fit``/``evaluate`` report
+    labels as ``y``; with a dict pass ``sample_weight=weights[labels]``). ``fit`` reports
     ``loss``, ``student_loss`` (the hard-label CE), ``distillation_loss`` (the soft term,
     with its T**2) and the compiled metrics, given the labels as class ids. Load a saved one
     after ``from kdtutor import DistillModel``, which registers the class with Keras.
@@ -188,15 +193,10 @@ class DistillModel(keras.Model):
         self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
         self._warned_unlabelled_metrics = False
 
-    @staticmethod
-    def _read(variable) -> float:
-        # The shortest decimal that is this float32, so 0.3 reads back as 0.3, not 0.30000001.
-        return float(str(np.float32(ops.convert_to_numpy(variable))))
-
     @property
     def temperature(self) -> float:
         """The distillation temperature T, in (0, ``MAX_TEMPERATURE``]; may change during fit."""
-        return self._read(self._temperature)
+        return _read(self._temperature)
 
     @temperature.setter
     def temperature(self, value):
@@ -205,7 +205,7 @@ class DistillModel(keras.Model):
     @property
     def alpha(self) -> float:
         """The weight of the hard-label loss, in [0, 1]; may change during fit."""
-        return self._read(self._alpha)
+        return _read(self._alpha)
 
     @alpha.setter
     def alpha(self, value):
