@@ -266,7 +266,8 @@ def cache_teacher_logits(teacher, x, y, batch_size: int):
             lambda a: None if a is None else ops.convert_to_numpy(a),
             keras.utils.unpack_x_y_sample_weight(batch),
         )
-        check_single_output("teacher", logits := teacher(xb, training=False))
+        # predict_on_batch(): training=False, in the same compiled function for every batch.
+        check_single_output("teacher", logits := teacher.predict_on_batch(xb))
         for column, value in zip(columns, (xb, yb, wb, ops.convert_to_numpy(logits)), strict=True):
             column.append(value)
     if not columns[3]:
@@ -278,11 +279,8 @@ def cache_teacher_logits(teacher, x, y, batch_size: int):
     )  # fmt: skip
     logits = logits.astype("float32")
     refuse_non_finite(logits, f"The teacher's ({teacher.name!r}) outputs")
-    what, fix = (
-        f"The teacher's ({teacher.name!r}) outputs",
-        how_to_output_logits("teacher", teacher),
-    )
-    refuse_probabilities(logits, what, fix)
+    fix = how_to_output_logits("teacher", teacher)
+    refuse_probabilities(logits, f"The teacher's ({teacher.name!r}) outputs", fix)
     targets = {TEACHER_LOGITS_KEY: logits}
     if ys is not None:
         targets[LABELS_KEY] = ys if dataset else y
