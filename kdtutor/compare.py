@@ -29,9 +29,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["PairedGain", "paired_gain", "PairedComparison", "compare_paired", "NOISE_FACTOR"]
+__all__ = [
+    "PairedGain",
+    "paired_gain",
+    "PairedComparison",
+    "compare_paired",
+    "NOISE_FACTOR",
+    "MIN_SEEDS",
+]
 
 NOISE_FACTOR = 2.0  # a gain is real when |gain| >= NOISE_FACTOR x its standard error
+MIN_SEEDS = 2  # the seed-to-seed noise needs two seeds at least
 
 
 class PairedGain(NamedTuple):
@@ -125,10 +133,10 @@ def compare_paired(before, after) -> PairedComparison:
             f"{before.shape} and {after.shape}."
         )
     seeds, images = before.shape
-    if seeds < 2:
+    if seeds < MIN_SEEDS:
         raise ValueError(
-            f"compare_paired needs at least 2 seeds to measure the seed-to-seed noise; got "
-            f"{seeds}. Train both methods with another seed and pass both runs."
+            f"compare_paired needs at least {MIN_SEEDS} seeds to measure the seed-to-seed noise; "
+            f"got {seeds}. Train both methods with another seed and pass both runs."
         )
     difference = after.astype(float) - before.astype(float)  # +1 fixed, -1 broken, 0 agreed
     gains = 100 * difference.mean(axis=1)

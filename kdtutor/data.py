@@ -37,8 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
+from kdtutor._checks import check_int, check_real
+
 __all__ = [
     "DATASET_NAMES",
+    "TRAIN_IMAGES",
     "DATA_DIR_ENV_VAR",
     "DEBIAN_FASHION_MNIST_DIR",
     "FASHION_MNIST_CLASS_NAMES",
@@ -52,6 +55,10 @@ __all__ = [
 ]
 
 DATASET_NAMES: tuple[str, ...] = ("mnist-5k", "mnist", "fashion_mnist")
+
+#: Images in each dataset's train split (the settings that count images are checked against
+#: them before a run, without loading the data).
+TRAIN_IMAGES: dict[str, int] = {"mnist-5k": 4000, "mnist": 60000, "fashion_mnist": 60000}
 
 MNIST_CLASS_NAMES: tuple[str, ...] = tuple(str(digit) for digit in range(10))
 FASHION_MNIST_CLASS_NAMES: tuple[str, ...] = (
@@ -194,11 +201,17 @@ class Dataset:
         if isinstance(size, numbers.Integral):
             n_val = int(size)
         else:
-            if not (math.isfinite(size) and 0.0 < size < 1.0):
-                raise ValueError(
-                    f"a fractional size must lie strictly between 0 and 1, got {size!r}"
-                )
-            n_val = math.ceil(float(size) * n_total)
+            fraction = check_real(
+                size,
+                "size",
+                low=0.0,
+                high=1.0,
+                low_open=True,
+                high_open=True,
+                hint="A fractional size must lie strictly between 0 and 1: the share of the "
+                "train split held out (an int is a count of images).",
+            )
+            n_val = math.ceil(fraction * n_total)
         # Stratification needs at least one image of every class on each side.
         low, high = n_classes_present, n_total - n_classes_present
         if not low <= n_val <= high:
@@ -232,15 +245,14 @@ def stratified_subset(labels, size: int, *, seed: int = 0) -> np.ndarray:
     _check_seed(seed)
     labels = np.asarray(labels)
     count, classes = len(labels), len(np.unique(labels))
-    if (
-        isinstance(size, bool)
-        or not isinstance(size, numbers.Integral)
-        or not (classes <= size <= count)
-    ):
-        raise ValueError(
-            f"size must be a whole number of images between {classes} (one per class) and "
-            f"{count} (all of them); got {size!r}"
-        )
+    size = check_int(
+        size,
+        "size",
+        minimum=classes,
+        maximum=count,
+        hint=f"It is a whole number of images between {classes} (one per class) and {count} "
+        "(all of them).",
+    )
     if size == count:
         return np.arange(count)
     keep, _ = train_test_split(
@@ -585,8 +597,7 @@ def _from_uint8(
 def _check_seed(seed: object) -> None:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an int, got {seed!r} of type {type(seed).__name__}")
-    if not 0 <= int(seed) < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    check_int(seed, "seed", minimum=0, maximum=2**32 - 1, hint="Seeds are in [0, 2**32).")
 
 
 def _describe(value: object) -> str:

@@ -20,9 +20,9 @@ import keras
 import numpy as np
 
 from kdtutor._checks import check_built_model as _check_model
+from kdtutor._checks import check_class_ids
 from kdtutor._checks import check_int as _check_int
 from kdtutor._checks import is_cloneable as _is_cloneable
-from kdtutor._checks import sparse_labels
 from kdtutor._checks import uncompiled_copy as _uncompiled_copy
 from kdtutor._quiet import known_chatter_filtered
 
@@ -137,9 +137,9 @@ def to_tflite(
         path = os.path.join(directory, "model.tflite")
         # In an interactive session (Jupyter) TensorFlow's Python logger runs at INFO and
         # the export logs "Assets written to: <temporary folder>"; keep it out of notebooks.
-        # The int8 calibration prints "fully_quantize: ..." from C++ straight to file
-        # descriptor 2, which Jupyter copies into the notebook; conversion errors still
-        # arrive as Python exceptions with the converter's message.
+        # The int8 calibration prints "fully_quantize: ..." from C++ straight to stderr,
+        # which Jupyter copies into the notebook: that known line is dropped, every other
+        # one kept; conversion errors still arrive as Python exceptions.
         tf_logger = tf.get_logger()
         level = tf_logger.level
         tf_logger.setLevel(max(level, logging.WARNING))
@@ -160,8 +160,8 @@ def _interpreter(tflite_model, num_threads: int):
 
     num_threads = _check_int(num_threads, "num_threads", minimum=1)
     # The first allocation in a process prints "INFO: Created TensorFlow Lite XNNPACK
-    # delegate for CPU." from C++ to file descriptor 2 (see to_tflite); allocate once here,
-    # quietly, so that one-time message never reaches a notebook's output.
+    # delegate for CPU." from C++ to stderr (see to_tflite); allocate once here, with that
+    # known line dropped, so it never reaches a notebook's output.
     with known_chatter_filtered():
         interpreter = Interpreter(
             model_content=_as_bytes(tflite_model, "tflite_model"), num_threads=num_threads
@@ -242,10 +242,11 @@ def tflite_accuracy(tflite_model, x, y, *, batch_size: int = 256, num_threads: i
 
     ``x``: inputs ``(N, *input_shape)``; ``y``: integer class ids ``(N,)`` or ``(N, 1)``, or
     one-hot labels ``(N, num_classes)``, as Keras accepts them. The prediction is the argmax
-    of :func:`tflite_predict`'s logits.
+    of :func:`tflite_predict`'s logits. A class id outside ``[0, num_classes)``, fractional
+    or NaN raises ``ValueError`` (it would silently count as wrong, or be truncated).
     """
     logits = tflite_predict(tflite_model, x, batch_size=batch_size, num_threads=num_threads)
-    y = sparse_labels(y, logits.shape[-1], "y")
+    y = check_class_ids(y, logits.shape[-1], "y")
     if len(y) != len(x):
         raise ValueError(
             f"`y` must hold one label per example of `x` ({len(x)}); got {len(y)} labels."

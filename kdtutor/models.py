@@ -19,37 +19,19 @@ from collections.abc import Sequence
 
 import keras
 
+from kdtutor._checks import check_int, check_positive_ints, check_real
+
 __all__ = ["make_teacher", "make_student", "make_hinton_teacher", "make_hinton_student"]
 
 MNIST_SHAPE = (28, 28, 1)
 
 
-def _check_positive_ints(values, argument: str) -> tuple[int, ...]:
-    if isinstance(values, int):
-        values = (values,)
-    if not isinstance(values, Sequence) or not values:
-        raise ValueError(
-            f"`{argument}` must be a non-empty sequence of positive integers, e.g. (128,); "
-            f"got {values!r}."
-        )
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(
-                f"`{argument}` must hold positive integers, e.g. (128,); got {tuple(values)!r}."
-            )
-    return tuple(values)
-
-
 def _check_rate(value, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value < 1.0:
-        raise ValueError(f"`{argument}` must be a number in [0, 1); got {value!r}.")
-    return float(value)
+    return check_real(value, argument, low=0.0, high=1.0, high_open=True)
 
 
 def _check_num_classes(num_classes) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"`num_classes` must be an integer >= 2; got {num_classes!r}.")
-    return num_classes
+    return check_int(num_classes, "num_classes", minimum=2)
 
 
 def make_teacher(
@@ -70,8 +52,8 @@ def make_teacher(
     defaults it has 225,034 parameters and reaches about 97-98 % on mnist-5k
     after a few epochs. The model is not compiled.
     """
-    filters = _check_positive_ints(filters, "filters")
-    dense_units = _check_positive_ints(dense_units, "dense_units")[0]
+    filters = check_positive_ints(filters, "filters")
+    dense_units = check_positive_ints(dense_units, "dense_units")[0]
     dropout = _check_rate(dropout, "dropout")
     num_classes = _check_num_classes(num_classes)
     layers = [keras.Input(shape=tuple(input_shape), name="images")]
@@ -106,7 +88,7 @@ def make_student(
     takes the same images as the teacher, ``input_shape`` (default 28x28x1),
     and outputs ``(batch, num_classes)`` logits. The model is not compiled.
     """
-    hidden_units = _check_positive_ints(hidden_units, "hidden_units")
+    hidden_units = check_positive_ints(hidden_units, "hidden_units")
     dropout = _check_rate(dropout, "dropout")
     num_classes = _check_num_classes(num_classes)
     layers = [keras.Input(shape=tuple(input_shape), name="images"), keras.layers.Flatten()]

@@ -12,6 +12,8 @@ import seaborn as sns
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
+from kdtutor._checks import check_class_ids
+
 __all__ = [
     "gain_vs_fraction",
     "method_comparison",
@@ -53,7 +55,12 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def image_grid(images, labels, class_names, *, rows: int = 3, cols: int = 8, title=None):
-    """Show the first ``rows * cols`` images (N x 28 x 28 x 1, values in [0, 1]) with labels."""
+    """Show the first ``rows * cols`` images (N x 28 x 28 x 1, values in [0, 1]) with labels.
+
+    ``labels`` are class ids in ``[0, len(class_names))`` (shaped as Keras accepts them, see
+    :func:`confusion_matrix`); others raise ``ValueError``.
+    """
+    labels = check_class_ids(labels, len(class_names), "labels")
     fig = _figure(cols * 1.1, rows * 1.3)
     axes = fig.subplots(rows, cols)
     for index, ax in enumerate(np.ravel(axes)):
@@ -70,8 +77,11 @@ def class_counts(y_train, y_test, class_names):
     """Bar plot of how many train and test images each class has.
 
     The legend sits above the axes, so with balanced classes (every bar the same height)
-    it covers no bar.
+    it covers no bar. ``y_train`` and ``y_test`` are class ids in ``[0, len(class_names))``
+    (shaped as Keras accepts them); others raise ``ValueError``.
     """
+    y_train = check_class_ids(y_train, len(class_names), "y_train")
+    y_test = check_class_ids(y_test, len(class_names), "y_test")
     fig = _figure(8, 3.2)
     ax = fig.subplots()
     positions = np.arange(len(class_names))
@@ -111,10 +121,24 @@ def training_curves(history, keys=None, *, title=None):
 
 
 def confusion_matrix(y_true, y_pred, class_names, *, title=None):
-    """Seaborn heatmap of the confusion matrix: rows = true class, columns = predicted."""
+    """Seaborn heatmap of the confusion matrix: rows = true class, columns = predicted.
+
+    ``y_true`` and ``y_pred`` hold one label per example: class ids in
+    ``[0, len(class_names))`` shaped (N,) or (N, 1), or rows of ``len(class_names)`` scores
+    (one-hot labels, or a model's logits or probabilities), which count as their argmax.
+    Anything else (an id outside the range, a fractional or NaN id, different lengths)
+    raises ``ValueError``.
+    """
     n = len(class_names)
+    y_true = check_class_ids(y_true, n, "y_true")
+    y_pred = check_class_ids(y_pred, n, "y_pred")
+    if len(y_true) != len(y_pred):
+        raise ValueError(
+            f"`y_true` and `y_pred` must hold one label per example each; got {len(y_true)} "
+            f"and {len(y_pred)}."
+        )
     matrix = np.zeros((n, n), dtype=int)
-    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    np.add.at(matrix, (y_true, y_pred), 1)
     fig = _figure(6.5, 5.5)
     ax = fig.subplots()
     sns.heatmap(
@@ -134,8 +158,24 @@ def confusion_matrix(y_true, y_pred, class_names, *, title=None):
 
 
 def hardest_examples(images, y_true, probabilities, class_names, *, count: int = 8):
-    """Show the ``count`` test images whose true class got the lowest probability."""
+    """Show the ``count`` test images whose true class got the lowest probability.
+
+    ``probabilities`` has shape ``(N, len(class_names))``; ``y_true`` holds class ids in
+    ``[0, len(class_names))`` (shaped as Keras accepts them), one per image. Others raise
+    ``ValueError``.
+    """
     probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 2 or probabilities.shape[1] != len(class_names):
+        raise ValueError(
+            f"`probabilities` must have shape (N, {len(class_names)}), one row of class "
+            f"probabilities per image; got shape {probabilities.shape}."
+        )
+    y_true = check_class_ids(y_true, len(class_names), "y_true")
+    if len(y_true) != len(probabilities):
+        raise ValueError(
+            f"`y_true` must hold one label per row of `probabilities` ({len(probabilities)}); "
+            f"got {len(y_true)}."
+        )
     true_probability = probabilities[np.arange(len(y_true)), y_true]
     order = np.argsort(true_probability)[:count]
     fig = _figure(count * 1.3, 1.9)

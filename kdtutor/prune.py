@@ -23,7 +23,6 @@ shape, so its raw file is as large as before; the zeros pay off once the file is
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterable
 
 import keras
@@ -32,6 +31,7 @@ from keras import ops
 
 from kdtutor._checks import check_built_model as _check_model
 from kdtutor._checks import check_int as _check_int
+from kdtutor._checks import check_real as _check_real
 from kdtutor._checks import is_cloneable as _is_cloneable
 from kdtutor._checks import uncompiled_copy as _uncompiled_copy
 
@@ -52,12 +52,15 @@ PRUNABLE_LAYER_TYPES: tuple[type, ...] = (keras.layers.Dense, keras.layers.Conv2
 
 
 def _check_sparsity(value, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"`{argument}` must be a number in [0, 1), the fraction of weights set to zero "
-            f"(e.g. 0.8 for 80 %); got {value!r}. 1 would remove every weight."
-        )
-    return float(value)
+    return _check_real(
+        value,
+        argument,
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        hint="It is the fraction of weights set to zero (e.g. 0.8 for 80 %); 1 would remove "
+        "every weight.",
+    )
 
 
 # --- schedules -----------------------------------------------------------------------------
@@ -338,12 +341,13 @@ class MagnitudePruning(keras.callbacks.Callback):
 
     def _scheduled(self, step: int) -> float:
         value = self.schedule(step)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        try:
+            return _check_sparsity(value, "schedule")
+        except ValueError:
             raise ValueError(
                 f"`schedule` must return a sparsity in [0, 1); at step {step} it returned "
                 f"{value!r}."
-            )
-        return float(value)
+            ) from None
 
     @property
     def masks(self) -> dict[str, np.ndarray]:

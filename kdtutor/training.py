@@ -8,11 +8,12 @@ differ only in their loss.
 
 from __future__ import annotations
 
-import time
+import numbers
 
 import keras
 import numpy as np
 
+from kdtutor._checks import check_class_ids, check_int
 from kdtutor.models import make_hinton_teacher, make_student, make_teacher
 
 __all__ = [
@@ -23,29 +24,10 @@ __all__ = [
     "train_teacher",
     "train_scratch_student",
     "train_distilled_student",
-    "EpochTimes",
     "CorrectAtEpochs",
 ]
 
 TEACHER_ARCHITECTURES = {"cnn": make_teacher, "hinton": make_hinton_teacher}
-
-
-class EpochTimes(keras.callbacks.Callback):
-    """A callback that records the wall time of every epoch, in seconds, in ``.seconds``.
-
-    The first epoch includes tracing the training graph; compare later epochs
-    (``seconds[1:]``) to see the steady cost of a training method.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
 
 
 class CorrectAtEpochs(keras.callbacks.Callback):
@@ -53,25 +35,40 @@ class CorrectAtEpochs(keras.callbacks.Callback):
 
     ``epochs`` are 1-based epoch counts, e.g. ``(10, 20, 40)``; after each of them
     ``right[epoch]`` is a boolean array of shape ``(N,)``: the model's top class equals the
-    integer label ``y``. One training run then answers "how good after 10, 20, 40 epochs?",
-    which is how notebook 03 compares training lengths. For a :class:`kdtutor.DistillModel`
-    the predictions are its student's.
+    label. ``y`` holds one label per example of ``x``: class ids (N,) or (N, 1), or one-hot
+    labels (N, num_classes), as Keras accepts them; when training begins they are checked
+    against the model's classes, and an id outside ``[0, num_classes)`` (or fractional, or
+    NaN) raises ``ValueError`` before the first step. One training run then answers "how good
+    after 10, 20, 40 epochs?", which is how notebook 03 compares training lengths. For a
+    :class:`kdtutor.DistillModel` the predictions are its student's.
     """
 
     def __init__(self, x, y, epochs):
         super().__init__()
-        self.x, self.y, self.epochs = x, y, set(int(epoch) for epoch in epochs)
+        if isinstance(epochs, numbers.Integral):
+            epochs = (epochs,)
+        self.x, self.y = x, y
+        self.epochs = {check_int(epoch, "epochs", minimum=1) for epoch in epochs}
+        if len(y) != len(x):
+            raise ValueError(
+                f"`y` must hold one label per example of `x` ({len(x)}); got {len(y)} labels."
+            )
         self.right: dict[int, object] = {}
+        self._ids = None
+
+    def _logits(self, x):
+        # A direct call, not `predict`: `predict` in a callback of many short fits builds a new
+        # graph each time, and TensorFlow then warns about retracing.
+        return keras.ops.convert_to_numpy(self.model(x, training=False))
+
+    def on_train_begin(self, logs=None):
+        num_classes = self._logits(self.x[:1]).shape[-1]
+        self._ids = check_class_ids(self.y, num_classes, "y")
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 in self.epochs:
-            # A direct call, not `predict`: `predict` in a callback of many short fits builds a
-            # new graph each time, and TensorFlow then warns about retracing.
-            logits = [
-                keras.ops.convert_to_numpy(self.model(self.x[i : i + 1024], training=False))
-                for i in range(0, len(self.x), 1024)
-            ]
-            self.right[epoch + 1] = np.concatenate(logits).argmax(axis=1) == self.y
+            logits = [self._logits(self.x[i : i + 1024]) for i in range(0, len(self.x), 1024)]
+            self.right[epoch + 1] = np.concatenate(logits).argmax(axis=1) == self._ids
 
 
 def compile_classifier(model: keras.Model, *, learning_rate: float = 1e-3) -> keras.Model:

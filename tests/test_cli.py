@@ -200,9 +200,18 @@ def test_run_writes_a_report_with_the_recorded_numbers(tiny_run):
 
 
 def test_a_failing_notebook_stops_the_run_and_names_the_cell(tmp_path):
-    out = tmp_path / "out"
+    # Every value `-p` can set is checked before the run (a bad SEED no longer reaches the
+    # notebook), so notebook 01 gets a cell that fails, right after its Setup cell.
+    notebooks, out = tmp_path / "notebooks", tmp_path / "out"
+    notebooks.mkdir()
+    shutil.copy(runner.NOTEBOOKS_DIR / "02_soft_targets_and_temperature.ipynb", notebooks)
+    first = nbformat.read(NOTEBOOK_01, as_version=4)
+    setup_cell = next(i for i, cell in enumerate(first.cells) if "setup.start(" in cell.source)
+    failing = nbformat.v4.new_code_cell('raise ValueError("seed -1 is no seed (on purpose)")')
+    first.cells.insert(setup_cell + 1, failing)
+    nbformat.write(first, notebooks / NOTEBOOK_01.name)
     result = subprocess.run(
-        [sys.executable, "-m", "kdtutor", "run", "--only", "01,02", "-p", "SEED=-1",
+        [sys.executable, "-m", "kdtutor", "run", "--only", "01,02", "--notebooks", str(notebooks),
          "--out", str(out), "--artifacts", str(tmp_path / "a")],
         capture_output=True, text=True, check=False, env=user_environment(),
     )  # fmt: skip

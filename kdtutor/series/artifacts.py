@@ -10,6 +10,7 @@ dataset, architecture, epochs, batch size, learning rate and seed.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import tempfile
@@ -89,32 +90,35 @@ def save_teacher(teacher: keras.Model, path, metadata: dict | None = None) -> Pa
     return path
 
 
-def load_or_train_teacher(
-    data,
-    *,
-    cache_dir,
-    architecture: str = "cnn",
-    epochs: int = 8,
-    batch_size: int = 64,
-    learning_rate: float = 1e-3,
-    seed: int = 0,
-    verbose: int = 0,
-):
+def _teacher_recipe(given: dict) -> dict:
+    """The recipe of :func:`kdtutor.training.train_teacher`: ``given``, plus its own defaults."""
+    parameters = inspect.signature(train_teacher).parameters
+    names = [
+        name
+        for name, parameter in parameters.items()
+        if parameter.kind is parameter.KEYWORD_ONLY and name != "verbose"
+    ]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise TypeError(
+            f"load_or_train_teacher() got unknown setting(s) {', '.join(unknown)}; the teacher's "
+            f"recipe is {', '.join(names)} (the arguments of kdtutor.training.train_teacher)."
+        )
+    return {name: given.get(name, parameters[name].default) for name in names}
+
+
+def load_or_train_teacher(data, *, cache_dir, verbose: int = 0, **recipe):
     """Return ``(teacher, info)``: the cached teacher for these settings, or a newly trained one.
 
-    The settings are those of :func:`kdtutor.training.train_teacher`. ``info`` says where the
-    teacher came from: ``{"source": "cache" | "trained", "path": ..., "seconds": ...}``. A
-    teacher that is trained here is saved into ``cache_dir`` for the next notebook. A cache
+    ``recipe`` takes the keyword arguments of :func:`kdtutor.training.train_teacher`
+    (``architecture``, ``epochs``, ``batch_size``, ``learning_rate``, ``seed``); one left
+    out takes ``train_teacher``'s own default, so the two never disagree. ``info`` says where
+    the teacher came from: ``{"source": "cache" | "trained", "path": ..., "seconds": ...}``.
+    A teacher that is trained here is saved into ``cache_dir`` for the next notebook. A cache
     file that cannot be loaded (e.g. left by another Keras version) is reported in
     ``info["note"]`` and replaced by a freshly trained teacher.
     """
-    recipe = {
-        "architecture": architecture,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
-        "seed": seed,
-    }
+    recipe = _teacher_recipe(recipe)
     path = teacher_cache_path(cache_dir, dataset=data.name, **recipe)
     info = {"path": str(path)}
     start = time.perf_counter()

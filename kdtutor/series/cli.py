@@ -134,7 +134,11 @@ def _check_claims(plan, outcome) -> list:
         _store_claims(plan, outcome, {"checked": False, "why": str(error)})
         return []
     failed = [item for item in outcomes if not item.holds]
-    print(f"Claims:   {len(outcomes) - len(failed)} of {len(outcomes)} hold")
+    if not outcomes:
+        why = "no notebook completed" if not ran else "the notebooks that ran make none"
+        print(f"Claims:   none checked ({why})")
+    else:
+        print(f"Claims:   {len(outcomes) - len(failed)} of {len(outcomes)} hold")
     for item in failed:
         print(f"  FAILS   {item.claim.notebook}: {item.claim.text} ({item.detail})")
     _store_claims(plan, outcome, {
@@ -236,7 +240,7 @@ def _report(args) -> int:
     from kdtutor.series import report, results
 
     try:
-        markdown, page = report.write_report(Path(args.dir))
+        markdown, page = report.write_report(Path(args.dir).expanduser())
     except (FileNotFoundError, results.ResultsFileError) as error:
         return _error("report", str(error))
     print(f"Report: {page}  (and {markdown.name})")

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import nbformat
 
+from kdtutor._checks import check_output_folder
 from kdtutor.series import runner
 from kdtutor.series.profiles import PROFILES
 
@@ -781,8 +782,10 @@ c.Autograde.autograde_preprocessors = [
 
 
 def _check_out_dir(out: Path, notebooks_dir: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise runner.UsageError(f"{out} exists and is not a folder; give a new or empty folder.")
+    try:
+        check_output_folder(out, "The handout folder")
+    except ValueError as error:
+        raise runner.UsageError(str(error)) from None
     if out in (notebooks_dir, *notebooks_dir.parents) or out.is_relative_to(notebooks_dir):
         raise runner.UsageError(
             f"{out} is or contains the series' own notebooks folder ({notebooks_dir}), which a "
@@ -839,7 +842,8 @@ def write_handout(
     built; ``ValueError`` for a notebook whose exercises cannot be matched with its solutions.
     """
     out = Path(out).expanduser().resolve()
-    notebooks_dir = Path(notebooks_dir).resolve()
+    notebooks_dir = Path(notebooks_dir).expanduser().resolve()
+    cache_dir = None if cache_dir is None else Path(cache_dir).expanduser()
     if cache_dir is not None and not artifacts:
         raise runner.UsageError(
             "--cache says where the teacher is copied from, and --no-artifacts leaves it out; "

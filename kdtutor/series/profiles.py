@@ -16,7 +16,13 @@ In a notebook's ``parameters`` cell every knob defaults to ``None``, meaning
 
 from __future__ import annotations
 
-__all__ = ["PROFILES", "resolve", "describe"]
+import dataclasses
+import math
+
+from kdtutor._checks import check_int, check_positive_ints, check_real
+from kdtutor.compare import MIN_SEEDS
+
+__all__ = ["PROFILES", "RULES", "MAX_TEMPERATURE", "resolve", "check_value", "describe"]
 
 PROFILES: dict[str, dict] = {
     "quick": {
@@ -119,6 +125,155 @@ PROFILES: dict[str, dict] = {
         "tree_max_depth": 14,
     },
 }
+
+
+# --- the valid values of each setting ---------------------------------------------------------
+# One table, read by `kdtutor run` (runner.plan_run, before any kernel starts) and by the
+# notebooks' Setup cell (setup.start), so a value a notebook cannot use is refused at once with
+# the same message either way, not minutes later in the cell that uses it.
+
+#: kdtutor.distill.MAX_TEMPERATURE, repeated here because importing kdtutor.distill imports
+#: TensorFlow, which the command line must not (a test checks that the two agree).
+MAX_TEMPERATURE = 100.0
+
+#: Classes of every dataset of the series (kdtutor.data.DATASET_NAMES).
+NUM_CLASSES = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """The valid values of one setting: ``kind`` "int" (an integer in [low, high]), "number" (a
+    real in the interval, open where ``*_open``), "ints" (a non-empty list of positive ints),
+    "numbers" (a non-empty list of reals in the interval), "images" (a count of train images,
+    ``low`` to the dataset's train split; None = all) or "size" (a count of images in
+    [classes, train - classes] or a fraction in (0, 1)); ``why`` is said when refused."""
+
+    kind: str
+    low: float = 0
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    why: str = ""
+
+
+_EPOCHS = Rule("int", 1, why="Train for at least one epoch.")
+_TEMPERATURE = Rule(
+    "number", 0.0, MAX_TEMPERATURE, low_open=True,
+    why=f"T divides the logits (1 = the plain softmax; kdtutor.distill allows at most "
+    f"{MAX_TEMPERATURE:g}).",
+)  # fmt: skip
+_ALPHA = Rule("number", 0.0, 1.0, why="It is the weight of the hard-label loss.")
+_FRACTION = Rule("number", 0.0, 1.0, low_open=True, why="It is a fraction of the images.")
+_SEEDS = Rule(
+    "int", MIN_SEEDS,
+    why=f"The paired comparison (kdtutor.compare) needs at least {MIN_SEEDS} seeds to measure "
+    "the seed-to-seed noise.",
+)  # fmt: skip
+_POSITIVE = Rule("int", 1)
+
+#: The valid values of every numeric setting (lower-case names, as in PROFILES) and of the
+#: notebooks' own numeric parameters that `kdtutor run -p` can set.
+RULES: dict[str, Rule] = {
+    "teacher_epochs": _EPOCHS,
+    "student_hidden": Rule("ints", why="They are the widths of the hidden layers, e.g. [128]."),
+    "student_images": Rule(
+        "images", NUM_CLASSES, why="It counts train images, at least one per class"
+    ),
+    "student_epochs": _EPOCHS,
+    "batch_size": Rule("int", 1, why="Keras would read 0 as its default, 32."),
+    "learning_rate": Rule("number", 0.0, math.inf, low_open=True, high_open=True),
+    "seeds": _SEEDS,
+    "temperature": _TEMPERATURE,
+    "alpha": _ALPHA,
+    "validation_size": Rule("size"),
+    "sweep_teacher_epochs": _EPOCHS,
+    "sweep_temperatures": dataclasses.replace(_TEMPERATURE, kind="numbers"),
+    "sweep_alphas": dataclasses.replace(_ALPHA, kind="numbers"),
+    "sweep_epochs": Rule("ints", why="They are training lengths in epochs, e.g. [20, 40]."),
+    "sweep_seeds": _SEEDS,
+    "compare_epochs": _EPOCHS,
+    "prune_sparsity": Rule("number", 0.0, 1.0, high_open=True, why="1 would remove every weight."),
+    "prune_epochs": _EPOCHS,
+    "calibration_samples": _POSITIVE,
+    "latency_warmup": Rule("int", 0),
+    "latency_runs": _POSITIVE,
+    "latency_rounds": _POSITIVE,
+    "latency_threads": _POSITIVE,
+    "label_fractions": dataclasses.replace(_FRACTION, kind="numbers"),
+    "label_fraction_batch_size": _POSITIVE,
+    "label_fraction_seeds": _SEEDS,
+    "early_stopping_validation_size": Rule("size"),
+    "early_stopping_eval_steps": _POSITIVE,
+    "early_stopping_patience": _POSITIVE,
+    "early_stopping_max_steps": _POSITIVE,
+    "baseline_fraction": _FRACTION,
+    "augment_shift": Rule("number", 0.0, 1.0, why="It is a fraction of the image's size."),
+    "augment_rotation": Rule("number", 0.0, 1.0, why="It is a fraction of a full turn."),
+    "label_smoothing": Rule("number", 0.0, 1.0),
+    "omitted_digit": Rule("int", 0, NUM_CLASSES - 1, why="It is a class id."),
+    "feature_weight": Rule("number", 0.0, math.inf, high_open=True),
+    "tree_max_depth": _POSITIVE,
+    # the notebooks' own parameters (not profile settings)
+    "seed": Rule("int", 0, 2**32 - 1, why="Seeds are in [0, 2**32)."),
+    "tiny_epochs": _EPOCHS,
+    "prune_min_share": Rule("number", 0.0, 1.0, high_open=True),
+    "temperatures": dataclasses.replace(_TEMPERATURE, kind="numbers"),
+}
+
+
+def check_value(name: str, value, *, dataset: str | None = None):
+    """Return ``value`` if it is valid for setting ``name``, else raise ``ValueError``.
+
+    ``name`` is the parameter's name as the user wrote it (``SEEDS`` or ``seeds``); the rule
+    is ``RULES[name.lower()]`` (a name without one, a text setting, passes). ``None`` passes
+    too: it means "the profile's value". ``dataset`` (default mnist-5k's sizes) bounds the
+    settings that count train images. The message names the parameter, the value given and
+    the valid range, e.g. "`SEEDS` must be an integer >= 2; got 1. The paired comparison ...".
+    """
+    rule = RULES.get(name.lower())
+    if rule is None or value is None:
+        return value
+    if rule.kind == "int":
+        high = None if rule.high is None else int(rule.high)
+        check_int(value, name, minimum=int(rule.low), maximum=high, hint=rule.why)
+    elif rule.kind == "number":
+        _check_number(value, name, rule)
+    elif rule.kind == "ints":
+        try:
+            check_positive_ints(value, name)
+        except ValueError as error:
+            raise ValueError(f"{error} {rule.why}".strip()) from None
+    elif rule.kind == "numbers":
+        if isinstance(value, str) or not isinstance(value, list | tuple) or not value:
+            raise ValueError(f"`{name}` must be a non-empty list of numbers; got {value!r}.")
+        for index, item in enumerate(value):
+            _check_number(item, f"{name}[{index}]", rule)
+    else:  # "images" or "size": counts of the dataset's train images
+        from kdtutor.data import TRAIN_IMAGES
+
+        train = TRAIN_IMAGES.get(dataset or "mnist-5k", TRAIN_IMAGES["mnist-5k"])
+        which = f"the {dataset or 'mnist-5k'} train split has {train:,} images"
+        if rule.kind == "images":
+            hint = f"{rule.why}; {which}."
+            check_int(value, name, minimum=int(rule.low), maximum=train, hint=hint)
+        elif isinstance(value, float):
+            check_real(
+                value, name, low=0.0, high=1.0, low_open=True, high_open=True,
+                hint="A float is the fraction of the train split held out; an int, a count.",
+            )  # fmt: skip
+        else:
+            check_int(
+                value, name, minimum=NUM_CLASSES, maximum=train - NUM_CLASSES,
+                hint=f"Both parts need every class ({which}); a float in (0, 1) is a fraction.",
+            )  # fmt: skip
+    return value
+
+
+def _check_number(value, name: str, rule: Rule) -> None:
+    check_real(
+        value, name, low=rule.low, high=rule.high, low_open=rule.low_open,
+        high_open=rule.high_open, hint=rule.why,
+    )  # fmt: skip
 
 
 def resolve(profile: str, **overrides) -> dict:

@@ -7,8 +7,9 @@
   own reader, so what it declares is what papermill injects into).
 - :func:`plan_run` checks every argument (profile, dataset and whether it loads
   offline, ``--only`` numbers, ``-p NAME=VALUE`` pairs against the names and types
-  the selected notebooks declare) and returns a :class:`Plan`. It creates
-  nothing, so a bad argument is refused before any kernel starts.
+  the selected notebooks declare and the ranges they can use, folders that must be
+  writable) and returns a :class:`Plan`. It creates nothing, so a bad argument is
+  refused before any kernel starts.
 - :func:`execute` runs the plan notebook by notebook in a fresh ``python3``
   kernel each, with ``cwd=notebooks/``, shows which notebook and cell is running
   and for how long, stops at the first failure, and stores the runner's own
@@ -198,7 +199,7 @@ def discover(notebooks_dir=NOTEBOOKS_DIR) -> list[Notebook]:
     """
     from papermill.iorw import load_notebook_node
 
-    directory = Path(notebooks_dir)
+    directory = Path(notebooks_dir).expanduser()
     if not directory.is_dir():
         raise UsageError(
             f"No notebooks folder at {directory}. kdtutor run works from a checkout of the "
@@ -414,11 +415,15 @@ def plan_run(
     the valid choices for an unknown profile, dataset, notebook or parameter,
     a malformed ``-p`` or one whose value does not fit the type the parameters
     cell declares (``EPOCHS: int = None``), an ``only`` that names no notebook,
-    a dataset that needs a download (unless ``allow_download``), or an ``out``
-    folder that already holds a run (unless ``force``).
+    a dataset that needs a download (unless ``allow_download``), a ``-p`` value outside
+    the range its notebook can use (:data:`kdtutor.series.profiles.RULES`, e.g. ``SEEDS=1``),
+    an ``out`` or ``artifacts`` folder that cannot be written (tested by creating and removing
+    an empty folder: nothing is left behind), or an ``out`` folder that already holds a run
+    (unless ``force``). ``~`` in the folders is the home folder, as in a shell.
     """
+    from kdtutor._checks import check_output_folder
     from kdtutor.data import DATASET_NAMES, offline_sources
-    from kdtutor.series.profiles import PROFILES
+    from kdtutor.series.profiles import PROFILES, check_value
 
     if profile not in PROFILES:
         raise UsageError(f"Unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}.")
@@ -433,7 +438,7 @@ def plan_run(
             raise UsageError(f"Set {name} with {_RUNNER_PARAMETERS[name]}, not with -p.")
         parsed[name], texts[name] = value, text
 
-    notebooks_dir = Path(notebooks_dir).resolve()
+    notebooks_dir = Path(notebooks_dir).expanduser().resolve()
     selected = select(discover(notebooks_dir), only)
     broken = [nb for nb in selected if nb.problem]
     if broken:
@@ -451,12 +456,16 @@ def plan_run(
             f"{', '.join(nb.number for nb in selected)}. Valid -p names: {', '.join(settable)} "
             "(see kdtutor list --parameters)."
         )
+    used = dataset or PROFILES[profile]["dataset"]
     for name, value in parsed.items():
         for nb in selected:
             if name in nb.parameters:
                 _check_type(nb, name, value, texts[name])
+        try:  # the ranges setup.start checks too, so the notebook would refuse it anyway
+            check_value(name, value, dataset=used)
+        except ValueError as error:
+            raise UsageError(f"-p {texts[name].strip()}: {error}") from None
 
-    used = dataset or PROFILES[profile]["dataset"]
     source = offline_sources().get(used)
     if source is None and not allow_download:
         given = "--dataset" if dataset else f"profile {profile!r}'s dataset"
@@ -466,16 +475,17 @@ def plan_run(
             "`kdtutor datasets` shows what loads offline."
         )
 
-    out_dir = Path(out) if out else _new_run_dir(profile)
-    out_dir = out_dir.resolve()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir} exists and is not a folder.")
+    # Both folders must be writable now, not when the first notebook saves into them.
+    try:
+        out_dir = check_output_folder(out if out else _new_run_dir(profile), "--out")
+        artifacts_dir = check_output_folder(artifacts or ARTIFACTS_DIR, "--artifacts")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise UsageError(
             f"--out {out_dir} is not empty (an earlier run?). Choose another folder, or add "
             "--force to replace its results, report and executed notebooks."
         )
-    artifacts_dir = Path(artifacts).resolve() if artifacts else ARTIFACTS_DIR
 
     injected = {}
     for nb in selected:
@@ -666,6 +676,9 @@ def gpu_names() -> list[str]:
 
 
 def _versions() -> dict:
+    from kdtutor import _quiet
+
+    _quiet.import_tensorflow()  # before Keras: without TensorFlow's known start-up messages
     import keras
     import papermill
     import tensorflow as tf

@@ -120,8 +120,10 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
     exits); ``ARTIFACTS_READ_ONLY = True`` makes ``artifacts_dir`` a temporary copy of
     ``ARTIFACTS_DIR``, so models are read from it but never saved into it (nbgrader's version
     of the notebooks sets both: a graded run writes nothing beside the notebook). Raises
-    ``ValueError`` for an unknown profile. Checks the environment first
-    (:func:`kdtutor.check_versions`), so a wrong one fails here, not forty cells later.
+    ``ValueError`` for an unknown profile or a parameter outside its valid range
+    (:data:`kdtutor.series.profiles.RULES`, the ranges ``kdtutor run`` checks). Checks the
+    environment first (:func:`kdtutor.check_versions`), so a wrong one fails here, not forty
+    cells later.
     """
     import keras
 
@@ -136,6 +138,10 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
         if name.isupper() and name.lower() in known and name not in _RUN_PARAMETERS
     }
     settings = profiles.resolve(profile, **overrides)
+    # The same ranges `kdtutor run` checks: a value the notebook cannot use fails here.
+    for name, value in parameters.items():
+        if name.isupper() and name.lower() in profiles.RULES:
+            profiles.check_value(name, value, dataset=settings["dataset"])
     seed = int(parameters.get("SEED", 0))
     results_dir = parameters.get("RESULTS_DIR", "../runs/latest")
     results_dir = _scratch_folder("kdtutor-results-") if results_dir is None else Path(results_dir)
