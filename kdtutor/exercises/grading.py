@@ -120,6 +120,9 @@ def _main(path: str, check_override: str = "") -> None:
     import pickle
 
     token = sys.stdin.read().strip()
+    from kdtutor import _quiet
+
+    _quiet.import_tensorflow()  # so a failure's last line of stderr is not TensorFlow's chatter
     import kdtutor.exercises
 
     checks = {name: getattr(kdtutor.exercises, name) for name in kdtutor.exercises.__all__}
