@@ -25,13 +25,20 @@ from kdtutor.logits import (
 LABELS_KEY = "labels"
 TEACHER_LOGITS_KEY = "teacher_logits"
 
-# Metrics that read labels as one-hot rows; DistillModel gives compiled metrics class ids.
-_ONE_HOT_METRICS = {
-    "categorical_accuracy", "categorical_crossentropy", "top_k_categorical_accuracy",
-    "categorical_hinge", "kl_divergence", "kld", "kullback_leibler_divergence",
-    "categoricalaccuracy", "categoricalcrossentropy", "topkcategoricalaccuracy",
-    "categoricalhinge", "kldivergence",
+# The Keras metrics that read class ids against logits, by name without "_" (lower case).
+_CLASS_ID_METRICS = {
+    "accuracy", "acc", "sparsecategoricalaccuracy", "sparsetopkcategoricalaccuracy",
+    "sparsecategoricalcrossentropy",
 }  # fmt: skip
+
+
+def check_models(teacher, student) -> None:
+    """Every check DistillModel makes of its two models before any data."""
+    check_model("teacher", teacher)
+    check_model("student", student)
+    shapes = output_shape(teacher, "teacher"), output_shape(student, "student")
+    check_logits_shapes(*shapes, "before training")
+    refuse_shared_weights(teacher, student)
 
 
 def check_model(role: str, model) -> None:
@@ -240,16 +247,38 @@ def array_batches(x, y, batch_size: int):
         yield (part,) if y is None else (part, np.asarray(y[start : start + batch_size]))
 
 
-def refuse_one_hot_metrics(metrics) -> None:
-    for metric in keras.tree.flatten(metrics or []):
-        name = metric if isinstance(metric, str) else getattr(metric, "__name__", None)
-        name = name or type(metric).__name__
-        if name.lower() in _ONE_HOT_METRICS:
+def refuse_metrics_of_other_labels(*metric_lists) -> None:
+    """Refuse Keras' own metrics that do not read class ids (one-hot, binary, regression).
+
+    DistillModel gives compiled metrics the labels as class ids; a metric written by the user
+    (not from Keras) is trusted to read them.
+    """
+    for metric in keras.tree.flatten([m for m in metric_lists if m is not None]):
+        if isinstance(metric, str):
+            name, from_keras = metric, True
+        else:
+            is_function = hasattr(metric, "__name__") and not isinstance(metric, keras.Metric)
+            kind = metric if is_function else type(metric)
+            name, from_keras = kind.__name__, kind.__module__.startswith("keras.")
+        if from_keras and name.replace("_", "").lower() not in _CLASS_ID_METRICS:
             raise ValueError(
-                f"DistillModel gives compiled metrics the labels as class ids, which "
-                f"{name!r} would read as one-hot rows. Use 'accuracy' or the sparse metric "
-                "(e.g. keras.metrics.SparseCategoricalAccuracy) instead."
+                f"DistillModel gives compiled metrics the labels as class ids, which Keras' "
+                f"{name!r} does not read (it expects one-hot or binary labels). Use 'accuracy' "
+                "or a sparse metric (keras.metrics.SparseCategoricalAccuracy, "
+                "SparseTopKCategoricalAccuracy), or evaluate model.student on other labels."
             )
+
+
+def refuse_shared_weights(teacher, student) -> None:
+    """Refuse a student that shares weights with the teacher: the frozen teacher's stay fixed."""
+    frozen = {id(variable) for variable in teacher.weights}
+    shared = [variable.path for variable in student.weights if id(variable) in frozen]
+    if shared:
+        raise ValueError(
+            f"The student shares {len(shared)} weights with the teacher (e.g. {shared[0]!r}). "
+            "The teacher is frozen, so those weights would never train. Give the student "
+            "layers of its own (e.g. keras.models.clone_model(layer_or_model))."
+        )
 
 
 def cache_teacher_logits(teacher, x, y, batch_size: int):

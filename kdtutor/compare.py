@@ -42,6 +42,18 @@ NOISE_FACTOR = 2.0  # a gain is real when |gain| >= NOISE_FACTOR x its standard 
 MIN_SEEDS = 2  # the seed-to-seed noise needs two seeds at least
 
 
+def _right_or_wrong(run, argument: str) -> np.ndarray:
+    """``run`` as a boolean array: booleans, or numbers that are all 0 or 1, else ValueError."""
+    array = np.asarray(run)
+    if array.dtype != bool and not np.isin(array, (0, 1)).all():
+        raise ValueError(
+            f"`{argument}` must say for each test image whether the model got it right: "
+            f"booleans such as predictions == labels (or 0/1); got values such as "
+            f"{array[~np.isin(array, (0, 1))].flat[0].item()!r}."
+        )
+    return array.astype(bool)
+
+
 class PairedGain(NamedTuple):
     """The gain of one model over another on the same images (see :func:`paired_gain`)."""
 
@@ -61,7 +73,7 @@ def paired_gain(before, after) -> PairedGain:
     standard error (each disagreement a coin flip if the models were equally good). This is
     one seed's share of the test-image noise; :func:`compare_paired` is the rule for several.
     """
-    before, after = np.asarray(before, dtype=bool), np.asarray(after, dtype=bool)
+    before, after = _right_or_wrong(before, "before"), _right_or_wrong(after, "after")
     if before.ndim != 1 or before.shape != after.shape or not len(before):
         raise ValueError(
             f"`before` and `after` must be boolean arrays of the same shape (N,), one entry per "
@@ -90,7 +102,9 @@ class PairedComparison(NamedTuple):
     @property
     def real(self) -> bool:
         """True when the gain is at least ``NOISE_FACTOR`` standard errors from zero."""
-        return abs(self.gain_points) >= NOISE_FACTOR * self.standard_error_points
+        # Identical runs (no image fixed or broken) differ by nothing, not by a real 0.
+        gain = self.gain_points
+        return gain != 0 and abs(gain) >= NOISE_FACTOR * self.standard_error_points
 
     @property
     def verdict(self) -> str:
@@ -118,9 +132,10 @@ def compare_paired(before, after) -> PairedComparison:
     one seed says nothing about how much another seed would move the gain. Returns a
     :class:`PairedComparison`; the module docstring explains the standard error.
     """
+    before = [_right_or_wrong(run, "before") for run in before]
+    after = [_right_or_wrong(run, "after") for run in after]
     try:
-        before = np.asarray([np.asarray(run, dtype=bool) for run in before])
-        after = np.asarray([np.asarray(run, dtype=bool) for run in after])
+        before, after = np.asarray(before), np.asarray(after)
     except ValueError as error:  # ragged: seeds tested on different numbers of images
         raise ValueError(
             "every seed's array must have one entry per test image, the same N for all seeds "

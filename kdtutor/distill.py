@@ -174,20 +174,13 @@ class DistillModel(keras.Model):
 
     def __init__(self, teacher, student, *, temperature=8.0, alpha=0.5, **kwargs):
         super().__init__(**kwargs)
-        _inputs.check_model("teacher", teacher)
-        _inputs.check_model("student", student)
-        shapes = _inputs.output_shape(teacher, "teacher"), _inputs.output_shape(student, "student")
-        _inputs.check_logits_shapes(*shapes, "before training")
+        _inputs.check_models(teacher, student)
         self.teacher, self.student = teacher, student
         self.teacher.trainable = False  # Keras then leaves its weights out of the gradients
         # Variables, not floats: a traced step reads their current value (callbacks may set it).
-        self._temperature = keras.Variable(
-            _check_temperature(temperature), dtype="float32", trainable=False,
-            autocast=False, name="temperature",
-        )  # fmt: skip
-        self._alpha = keras.Variable(
-            _check_alpha(alpha), dtype="float32", trainable=False, autocast=False, name="alpha"
-        )
+        fixed = {"dtype": "float32", "trainable": False, "autocast": False}
+        self._temperature = keras.Variable(_check_temperature(temperature), **fixed, name="T")
+        self._alpha = keras.Variable(_check_alpha(alpha), **fixed, name="alpha")
         self._alpha_is_zero = self.alpha == 0  # decides, when a step is traced, if labels are due
         self.student_loss_tracker = keras.metrics.Mean(name="student_loss")
         self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
@@ -210,13 +203,20 @@ class DistillModel(keras.Model):
     @alpha.setter
     def alpha(self, value):
         self._alpha.assign(_check_alpha(value))
+        self._follow_alpha()
+
+    def load_own_variables(self, store):  # load_weights(), BackupAndRestore, .keras files
+        super().load_own_variables(store)
+        self._follow_alpha()
+
+    def _follow_alpha(self):
+        # Traced steps decided from alpha whether labels are due: when it crossed 0, trace anew.
         if (self.alpha == 0) != self._alpha_is_zero:
-            # Traced steps decided from the old value whether labels are due: trace anew.
             self._alpha_is_zero = self.alpha == 0
-            if self.train_function is not None:
-                self.make_train_function(force=True)
-            if self.test_function is not None:
-                self.make_test_function(force=True)
+            for make, made in ((self.make_train_function, self.train_function),
+                               (self.make_test_function, self.test_function)):  # fmt: skip
+                if made is not None:
+                    make(force=True)
 
     def call(self, inputs, training=None):
         return self.student(inputs, training=training)
@@ -235,7 +235,7 @@ class DistillModel(keras.Model):
                 "DistillModel computes its own loss (alpha * CE + (1 - alpha) * KD); remove "
                 f"`loss={loss!r}` from compile() and set `temperature`/`alpha` on the model."
             )
-        _inputs.refuse_one_hot_metrics(metrics)
+        _inputs.refuse_metrics_of_other_labels(metrics, kwargs.get("weighted_metrics"))
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
 
     def compile_from_config(self, config):
@@ -320,7 +320,7 @@ class DistillModel(keras.Model):
 
         ``~`` is expanded and parent folders are created; the path must end in ``.keras``.
         """
-        path = os.path.expanduser(os.fspath(path))
+        path = os.path.expanduser(os.fsdecode(path))
         if not path.endswith(".keras"):
             raise ValueError(
                 f"export_student() writes the Keras v3 format, so the path must end in "

@@ -148,9 +148,11 @@ def train_scratch_student(
 
     The baseline of notebook 03: :func:`build_student` with ``seed`` (so it
     starts from the same weights as the distilled student of the same seed),
-    :func:`compile_classifier`, ``fit`` on images ``x`` and integer labels ``y``
-    (``callbacks`` passed to ``fit``).
+    :func:`compile_classifier`, ``fit`` on images ``x`` and labels ``y`` (class ids
+    (N,) or (N, 1), or one-hot rows, which train as their class ids; ``callbacks`` passed
+    to ``fit``).
     """
+    y = check_class_ids(y, num_classes, "y")
     student = build_student(hidden_units, num_classes=num_classes, seed=seed)
     compile_classifier(student, learning_rate=learning_rate)
     history = student.fit(

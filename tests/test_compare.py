@@ -120,3 +120,18 @@ def test_compare_paired_refuses_what_does_not_pair():
         compare_paired([[True] * 3] * 2, [[True] * 4] * 2)
     with pytest.raises(ValueError, match="the same N for all seeds"):
         compare_paired([[True] * 3, [True] * 4], [[True] * 3, [True] * 4])
+
+
+def test_identical_runs_are_within_the_noise_not_a_real_loss():
+    right = np.array([True, False, True, True])
+    comparison = compare_paired([right, right], [right, right])
+    assert (comparison.gain_points, comparison.standard_error_points) == (0.0, 0.0)
+    assert comparison.verdict == "within the noise"
+
+
+def test_numbers_that_are_not_right_or_wrong_are_refused():
+    right = np.array([True, False, True])
+    with pytest.raises(ValueError, match=r"`before` must say .* got values such as 0.2"):
+        compare_paired([np.array([0.2, 1.0, 0.0])] * 2, [right, right])
+    as_numbers = compare_paired([right.astype(int)] * 2, [np.array([1, 1, 1])] * 2)
+    assert as_numbers.fixed == 2 and as_numbers.broken == 0

@@ -312,3 +312,69 @@ def test_an_unbatched_dataset_gets_keras_own_error_not_a_crash_of_ours(data):
     model.compile(optimizer="adam")
     with pytest.raises(ValueError, match=r"(?i)incompatible shape|expected shape"):
         model.fit(tf.data.Dataset.from_tensor_slices((x, y)), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("loaded_alpha, given_alpha", [(0.5, 0.0), (0.0, 0.5)])
+def test_loaded_weights_decide_whether_labels_are_required(
+    data, tmp_path, loaded_alpha, given_alpha
+):
+    x, y = data
+    saved = DistillModel(dense(seed=1), dense(seed=2), alpha=loaded_alpha)
+    saved.compile(optimizer="sgd")
+    saved.fit(x, y, epochs=1, verbose=0)
+    path = str(tmp_path / "distiller.weights.h5")
+    saved.save_weights(path)
+    model = DistillModel(dense(seed=1), dense(seed=2), alpha=given_alpha)
+    model.compile(optimizer="sgd")
+    model.evaluate(x, model.cache_teacher_logits(x, y), verbose=0)  # traced with given_alpha
+    model.load_weights(path)
+    assert model.alpha == loaded_alpha
+    unlabelled = model.cache_teacher_logits(x)
+    if loaded_alpha > 0:
+        with pytest.raises(ValueError, match="alpha > 0"):
+            model.evaluate(x, unlabelled, verbose=0)
+    else:
+        assert model.evaluate(x, unlabelled, verbose=0, return_dict=True)["student_loss"] == 0
+
+
+@pytest.mark.parametrize("where", ["metrics", "weighted_metrics"])
+@pytest.mark.parametrize("metric", ["categorical_accuracy", "AUC", "mse"])
+def test_metrics_that_do_not_read_class_ids_are_refused(where, metric):
+    metric = keras.metrics.AUC() if metric == "AUC" else metric
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    with pytest.raises(ValueError, match="class ids.*'accuracy' or a sparse metric"):
+        model.compile(optimizer="sgd", **{where: [metric]})
+
+
+def test_a_metric_of_ones_own_is_trusted_with_class_ids(data):
+    x, y = data
+
+    def hits(labels, logits):
+        return keras.ops.cast(
+            keras.ops.equal(keras.ops.cast(labels, "int32"), keras.ops.argmax(logits, -1)),
+            "float32",
+        )
+
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    model.compile(optimizer="sgd", metrics=[hits, "accuracy"])
+    scores = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert scores["hits"] == pytest.approx(scores["accuracy"])
+
+
+def test_a_student_that_shares_weights_with_the_teacher_is_refused():
+    teacher = dense(seed=1)
+    with pytest.raises(ValueError, match=r"shares 2 weights with the teacher.*never train"):
+        DistillModel(teacher, teacher)
+    hidden = keras.layers.Dense(5)
+    shared_teacher = keras.Sequential([keras.Input((FEATURES,)), hidden, keras.layers.Dense(4)])
+    student = keras.Sequential([keras.Input((FEATURES,)), hidden, keras.layers.Dense(4)])
+    with pytest.raises(ValueError, match="shares 2 weights"):
+        DistillModel(shared_teacher, student)
+
+
+def test_export_student_takes_bytes_and_expands_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    assert model.export_student("~/out/s.keras") == str(tmp_path / "out" / "s.keras")
+    assert (tmp_path / "out" / "s.keras").is_file()
+    assert model.export_student(os.fsencode(tmp_path / "b.keras")) == str(tmp_path / "b.keras")

@@ -276,6 +276,9 @@ def test_the_ranges_hold_every_profile_and_agree_with_the_package():
         for name, value in settings.items():
             profiles.check_value(name.upper(), value, dataset=settings["dataset"])
     assert profiles.MAX_TEMPERATURE == MAX_TEMPERATURE
+    from kdtutor.training import TEACHER_ARCHITECTURES
+
+    assert set(profiles.TEACHERS) == set(TEACHER_ARCHITECTURES)
     assert TRAIN_IMAGES["mnist-5k"] == len(load_dataset("mnist-5k").y_train)
     # every numeric parameter of every notebook has a range
     for notebook in runner.discover():
@@ -372,3 +375,28 @@ def test_a_run_that_completed_no_notebook_does_not_claim_0_of_0(tmp_path, capsys
     printed = capsys.readouterr().out
     assert "0 of 0" not in printed and "Claims:   none checked (no notebook completed)" in printed
     assert json.loads((tmp_path / "results.json").read_text())["_run"]["claims"]["total"] == 0
+
+
+def test_an_unknown_teacher_is_refused_before_anything_runs(tmp_path):
+    with pytest.raises(runner.UsageError, match=r"TEACHER.*one of 'cnn', 'hinton'; got 'foo'"):
+        runner.plan_run(only="01", parameters=["TEACHER=foo"], out=tmp_path / "out")
+
+
+def test_a_validation_size_out_of_range_is_not_told_to_use_a_fraction(tmp_path):
+    with pytest.raises(runner.UsageError) as error:
+        runner.plan_run(only="03", parameters=["VALIDATION_SIZE=3991"], out=tmp_path / "out")
+    assert "VALIDATION_SIZE" in str(error.value) and "fraction" not in str(error.value)
+
+
+def test_the_scratch_student_takes_one_hot_labels_as_class_ids():
+    from kdtutor.training import train_scratch_student
+
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 28, 28, 1), dtype=np.float32)
+    y = np.arange(32) % 10
+    ids, _ = train_scratch_student(x, y, epochs=1, seed=3)
+    one_hot, _ = train_scratch_student(x, np.eye(10)[y], epochs=1, seed=3)
+    for a, b in zip(ids.get_weights(), one_hot.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"y\[0\] is -1"):
+        train_scratch_student(x, np.where(y == 0, -1, y), epochs=1)

@@ -136,17 +136,23 @@ PROFILES: dict[str, dict] = {
 #: TensorFlow, which the command line must not (a test checks that the two agree).
 MAX_TEMPERATURE = 100.0
 
+#: kdtutor.training.TEACHER_ARCHITECTURES' names, repeated for the same reason.
+TEACHERS = ("cnn", "hinton")
+
 #: Classes of every dataset of the series (kdtutor.data.DATASET_NAMES).
 NUM_CLASSES = 10
 
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """The valid values of one setting: ``kind`` "int" (an integer in [low, high]), "number" (a
-    real in the interval, open where ``*_open``), "ints" (a non-empty list of positive ints),
-    "numbers" (a non-empty list of reals in the interval), "images" (a count of train images,
-    ``low`` to the dataset's train split; None = all) or "size" (a count of images in
-    [classes, train - classes] or a fraction in (0, 1)); ``why`` is said when refused."""
+    """The valid values of one setting, by ``kind``.
+
+    "choice" (one of TEACHERS), "int" (an integer in [low, high]), "number" (a real in the
+    interval, open where ``*_open``), "ints" (a non-empty list of positive ints), "numbers"
+    (a non-empty list of reals in the interval), "images" (a count of train images, ``low``
+    to the dataset's train split; None = all) or "size" (a count of images in [classes,
+    train - classes] or a fraction in (0, 1)); ``why`` is said when refused.
+    """
 
     kind: str
     low: float = 0
@@ -174,6 +180,7 @@ _POSITIVE = Rule("int", 1)
 #: The valid values of every numeric setting (lower-case names, as in PROFILES) and of the
 #: notebooks' own numeric parameters that `kdtutor run -p` can set.
 RULES: dict[str, Rule] = {
+    "teacher": Rule("choice", why="It names a teacher architecture."),
     "teacher_epochs": _EPOCHS,
     "student_hidden": Rule("ints", why="They are the widths of the hidden layers, e.g. [128]."),
     "student_images": Rule(
@@ -233,7 +240,11 @@ def check_value(name: str, value, *, dataset: str | None = None):
     rule = RULES.get(name.lower())
     if rule is None or value is None:
         return value
-    if rule.kind == "int":
+    if rule.kind == "choice":
+        if value not in TEACHERS:
+            valid = ", ".join(repr(name) for name in TEACHERS)
+            raise ValueError(f"`{name}` must be one of {valid}; got {value!r}. {rule.why}")
+    elif rule.kind == "int":
         high = None if rule.high is None else int(rule.high)
         check_int(value, name, minimum=int(rule.low), maximum=high, hint=rule.why)
     elif rule.kind == "number":
@@ -264,7 +275,7 @@ def check_value(name: str, value, *, dataset: str | None = None):
         else:
             check_int(
                 value, name, minimum=NUM_CLASSES, maximum=train - NUM_CLASSES,
-                hint=f"Both parts need every class ({which}); a float in (0, 1) is a fraction.",
+                hint=f"Both parts need every class ({which}).",
             )  # fmt: skip
     return value
 
