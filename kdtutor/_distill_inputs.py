@@ -26,9 +26,9 @@ LABELS_KEY = "labels"
 TEACHER_LOGITS_KEY = "teacher_logits"
 
 # The Keras metrics that read class ids against logits, by name without "_" (lower case).
+# (SparseCategoricalCrossentropy only with from_logits=True: DistillModel's outputs are logits.)
 _CLASS_ID_METRICS = {
     "accuracy", "acc", "sparsecategoricalaccuracy", "sparsetopkcategoricalaccuracy",
-    "sparsecategoricalcrossentropy",
 }  # fmt: skip
 
 
@@ -110,7 +110,8 @@ def refuse_non_finite(logits, what: str) -> None:
     if bad.any():
         raise ValueError(
             f"{what} are NaN or infinite for {int(bad.sum())} of {len(bad)} examples (the first "
-            f"is example {int(np.argmax(bad))}). Check those inputs for NaN or infinite values."
+            f"is example {int(np.argmax(bad))}). Check those inputs for NaN or infinite values "
+            "(under mixed precision, the teacher's float16 logits may also overflow)."
         )
 
 
@@ -184,6 +185,17 @@ def check_outputs_are_logits(role: str, model, input_shape=None) -> None:
     check_single_output(role, outputs)
     fix = how_to_output_logits(role, model)
     refuse_probabilities(outputs, f"The {role}'s ({model.name!r}) outputs", fix)
+
+
+def build_and_check_outputs(role: str, model, input_shape) -> None:
+    """Build a model given without its input shape, then check its outputs are logits.
+
+    Called from ``DistillModel.build()``, which Keras may call while tracing a step: both run
+    eagerly, so the weights exist with their values when the model is run on random inputs.
+    """
+    with _eager():
+        model.build(input_shape)
+    check_outputs_are_logits(role, model, input_shape)
 
 
 def _eager():
@@ -260,7 +272,13 @@ def refuse_metrics_of_other_labels(*metric_lists) -> None:
             is_function = hasattr(metric, "__name__") and not isinstance(metric, keras.Metric)
             kind = metric if is_function else type(metric)
             name, from_keras = kind.__name__, kind.__module__.startswith("keras.")
-        if from_keras and name.replace("_", "").lower() not in _CLASS_ID_METRICS:
+        if isinstance(metric, keras.metrics.SparseCategoricalCrossentropy):
+            if not metric.get_config().get("from_logits"):
+                raise ValueError(
+                    "DistillModel's predictions are logits: compile with "
+                    "keras.metrics.SparseCategoricalCrossentropy(from_logits=True)."
+                )
+        elif from_keras and name.replace("_", "").lower() not in _CLASS_ID_METRICS:
             raise ValueError(
                 f"DistillModel gives compiled metrics the labels as class ids, which Keras' "
                 f"{name!r} does not read (it expects one-hot or binary labels). Use 'accuracy' "
@@ -281,6 +299,29 @@ def refuse_shared_weights(teacher, student) -> None:
         )
 
 
+def check_finite_and_batched(dataset, teacher) -> None:
+    """Refuse a tf.data.Dataset that never ends or yields one example at a time."""
+    import tensorflow as tf
+
+    if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
+        raise ValueError(
+            "cache_teacher_logits() got a tf.data.Dataset that repeats forever (`.repeat()` "
+            "without a count), so it would never finish. Cache the dataset before `.repeat()`, "
+            "then repeat the result."
+        )
+    x_spec, y_spec, _ = keras.utils.unpack_x_y_sample_weight(dataset.element_spec)
+    label_ranks = [len(spec.shape) for spec in keras.tree.flatten(y_spec) if spec is not None]
+    try:
+        one_example = len(keras.tree.flatten(x_spec)[0].shape) == len(teacher.inputs[0].shape) - 1
+    except (AttributeError, ValueError, IndexError, TypeError):  # input shape not known
+        one_example = False
+    if 0 in label_ranks or one_example:
+        raise ValueError(
+            "cache_teacher_logits() got an unbatched tf.data.Dataset (one example per "
+            "element); the teacher runs on batches. Batch it first, e.g. `dataset.batch(256)`."
+        )
+
+
 def cache_teacher_logits(teacher, x, y, batch_size: int):
     """See ``DistillModel.cache_teacher_logits``: one pass of the teacher over the data."""
     dataset = is_tf_dataset(x)
@@ -289,6 +330,8 @@ def cache_teacher_logits(teacher, x, y, batch_size: int):
             "cache_teacher_logits() takes the labels from the dataset when `x` is a "
             f"tf.data.Dataset; got `y` of type {type(y).__name__} too. Pass y=None."
         )
+    if dataset:
+        check_finite_and_batched(x, teacher)
     columns = [[], [], [], []]  # x, y, sample_weight, teacher logits of each batch
     for batch in x if dataset else array_batches(x, y, batch_size):
         xb, yb, wb = keras.tree.map_structure(

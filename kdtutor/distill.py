@@ -35,23 +35,23 @@ __all__ = [
     "LABELS_KEY",
     "TEACHER_LOGITS_KEY",
     "MAX_TEMPERATURE",
+    "MIN_TEMPERATURE",
 ]
 
-# Above this temperature the float32 KD loss is no longer accurate: the soft targets are
-# nearly uniform, every log-probability is close to -log(num_classes), and the KL divergence
-# (of order 1/T**2) is a difference of nearly equal numbers. Measured against a float64
-# reference on N(0, 5**2) logits, 10 classes, 5,120 examples per temperature, the largest
-# relative error of one example's loss is 7e-5 at T = 1, 3e-5 at T = 20, 6e-4 at T = 100,
-# 3e-3 at T = 200, 7e-2 at T = 1,000 and 10 at T = 10,000 (batch means do a little better).
+# Above this T the float32 KD loss (a KL of order 1/T**2 between near-uniform targets) loses
+# accuracy: against float64 on N(0, 5**2) logits, 10 classes, one example's relative error
+# is 7e-5 at T = 1, 3e-5 at T = 20, 6e-4 at T = 100, 7e-2 at T = 1,000, 10 at T = 10,000.
 # KD uses T between 1 and 20 in practice (Hinton et al. 2015 went up to 20).
 MAX_TEMPERATURE = 100.0
+MIN_TEMPERATURE = 0.01  # below: the softmax is an argmax, and logits / T may overflow to inf
 
 
 def _check_temperature(temperature) -> float:
     return check_real(
-        temperature, "temperature", low=0.0, high=MAX_TEMPERATURE, low_open=True,
+        temperature, "temperature", low=MIN_TEMPERATURE, high=MAX_TEMPERATURE,
         hint=f"T must be at most kdtutor.distill.MAX_TEMPERATURE = {MAX_TEMPERATURE:g}: above "
-        "it the float32 KD loss loses its accuracy. T = 1 is the ordinary softmax; KD "
+        "it the float32 KD loss loses its accuracy (below MIN_TEMPERATURE = "
+        f"{MIN_TEMPERATURE:g} the softmax is an argmax). T = 1 is the ordinary softmax; KD "
         "typically uses T between 2 and 20.",
     )  # fmt: skip
 
@@ -223,9 +223,8 @@ class DistillModel(keras.Model):
 
     def build(self, input_shape=None):
         for role, model in (("teacher", self.teacher), ("student", self.student)):
-            if not model.built and input_shape is not None:
-                model.build(input_shape)  # a subclassed model: its outputs not yet checked
-                _inputs.check_outputs_are_logits(role, model, input_shape)
+            if not model.built and input_shape is not None:  # its outputs not yet checked
+                _inputs.build_and_check_outputs(role, model, input_shape)
         self.built = True
 
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
@@ -343,3 +342,7 @@ class DistillModel(keras.Model):
         teacher = keras.saving.deserialize_keras_object(config.pop("teacher"))
         student = keras.saving.deserialize_keras_object(config.pop("student"))
         return cls(teacher, student, **config)
+
+
+# Legacy .h5 files name the class without its package ("kdtutor>"); let them load too.
+keras.saving.get_custom_objects().setdefault("DistillModel", DistillModel)

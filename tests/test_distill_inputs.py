@@ -378,3 +378,73 @@ def test_export_student_takes_bytes_and_expands_the_home_folder(tmp_path, monkey
     assert model.export_student("~/out/s.keras") == str(tmp_path / "out" / "s.keras")
     assert (tmp_path / "out" / "s.keras").is_file()
     assert model.export_student(os.fsencode(tmp_path / "b.keras")) == str(tmp_path / "b.keras")
+
+
+def test_teachers_and_students_built_by_the_first_batch_train(data):
+    x, y = data
+
+    def unbuilt(seed):
+        keras.utils.set_random_seed(seed)
+        return keras.Sequential([keras.layers.Dense(8, activation="relu"), keras.layers.Dense(4)])
+
+    model = DistillModel(unbuilt(1), unbuilt(2))
+    model.compile(optimizer="adam")
+    history = model.fit(x, y, epochs=2, verbose=0).history
+    assert np.isfinite(history["loss"]).all()
+    assert model.predict(x, verbose=0).shape == (N, CLASSES)
+
+
+def test_datasets_the_cache_cannot_read_are_refused_with_the_fix(data):
+    import tensorflow as tf
+
+    x, y = data
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    repeating = tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat()
+    with pytest.raises(ValueError, match=r"repeats forever.*before `.repeat\(\)`"):
+        model.cache_teacher_logits(repeating)
+    for unbatched in (
+        tf.data.Dataset.from_tensor_slices((x, y)),
+        tf.data.Dataset.from_tensor_slices(x),
+    ):
+        with pytest.raises(ValueError, match=r"unbatched.*dataset.batch\(256\)"):
+            model.cache_teacher_logits(unbatched)
+
+
+def test_crossentropy_metrics_must_read_logits(data):
+    x, y = data
+    model = DistillModel(dense(seed=1), dense(seed=2), alpha=1.0)
+    for metric in (
+        "sparse_categorical_crossentropy",
+        keras.metrics.SparseCategoricalCrossentropy(),
+    ):
+        with pytest.raises(ValueError, match="logits|class ids"):
+            model.compile(optimizer="sgd", metrics=[metric])
+    model.compile(
+        optimizer="sgd", metrics=[keras.metrics.SparseCategoricalCrossentropy(from_logits=True)]
+    )
+    scores = model.evaluate(x, y, batch_size=N, verbose=0, return_dict=True)
+    logits = keras.ops.convert_to_numpy(model.student(x)).astype(np.float64)
+    expected = -np_log_softmax(logits)[np.arange(N), y].mean()
+    np.testing.assert_allclose(scores["sparse_categorical_crossentropy"], expected, rtol=1e-5)
+
+
+def test_a_legacy_h5_file_loads_after_importing_distill_model(data, tmp_path):
+    x, y = data
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    model.compile(optimizer="sgd")
+    model.fit(x, y, epochs=1, verbose=0)
+    path = str(tmp_path / "distiller.h5")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is DistillModel
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("temperature", [1e-300, 1e-40, 0.005])
+def test_temperatures_too_small_for_float32_are_refused(temperature):
+    from kdtutor import softened_softmax
+
+    with pytest.raises(ValueError, match=r"temperature.*\[0.01, 100\]"):
+        DistillModel(dense(seed=1), dense(seed=2), temperature=temperature)
+    with pytest.raises(ValueError, match="MIN_TEMPERATURE"):
+        softened_softmax(np.zeros((1, 3)), temperature)
