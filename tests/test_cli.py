@@ -22,7 +22,8 @@ import nbformat
 import pytest
 
 from kdtutor import data
-from kdtutor.series import cli, report, runner
+from kdtutor.series import cli, notebooks, overhead, report, runner
+from kdtutor.series.progress import Progress, format_seconds
 
 FASHION_FILES = list(data.FASHION_MNIST_FILES.values())
 # TensorFlow's own log lines (absl: "E0000 00:00:... cuda_platform.cc:52] failed call to
@@ -106,7 +107,7 @@ def test_the_command_line_does_not_import_tensorflow():
 
 # --- kdtutor run, list, doctor, report ---------------------------------------------------------
 
-NOTEBOOK_01 = runner.NOTEBOOKS_DIR / "01_teacher_training.ipynb"
+NOTEBOOK_01 = notebooks.NOTEBOOKS_DIR / "01_teacher_training.ipynb"
 TINY_01 = ["-p", "TEACHER_EPOCHS=1"]  # plumbing, not accuracy (claims are not checked)
 
 
@@ -181,7 +182,7 @@ def test_run_shows_progress_and_a_summary(tiny_run):
     assert "[1/1] 01_teacher_training: Training the teacher" in stdout
     assert "ok in " in stdout and "  overhead: " in stdout
     estimate = runner.ESTIMATED_SECONDS["01_teacher_training"][0]
-    assert f"estimated {runner.format_seconds(estimate)}" in stdout
+    assert f"estimated {format_seconds(estimate)}" in stdout
     assert f"Report:   {tiny_run['out'] / 'report.html'}" in stdout
     assert "Kernel is running over TCP" not in stdout + tiny_run["stderr"]  # in the log
 
@@ -202,16 +203,16 @@ def test_run_writes_a_report_with_the_recorded_numbers(tiny_run):
 def test_a_failing_notebook_stops_the_run_and_names_the_cell(tmp_path):
     # Every value `-p` can set is checked before the run (a bad SEED no longer reaches the
     # notebook), so notebook 01 gets a cell that fails, right after its Setup cell.
-    notebooks, out = tmp_path / "notebooks", tmp_path / "out"
-    notebooks.mkdir()
-    shutil.copy(runner.NOTEBOOKS_DIR / "02_soft_targets_and_temperature.ipynb", notebooks)
+    folder, out = tmp_path / "notebooks", tmp_path / "out"
+    folder.mkdir()
+    shutil.copy(notebooks.NOTEBOOKS_DIR / "02_soft_targets_and_temperature.ipynb", folder)
     first = nbformat.read(NOTEBOOK_01, as_version=4)
     setup_cell = next(i for i, cell in enumerate(first.cells) if "setup.start(" in cell.source)
     failing = nbformat.v4.new_code_cell('raise ValueError("seed -1 is no seed (on purpose)")')
     first.cells.insert(setup_cell + 1, failing)
-    nbformat.write(first, notebooks / NOTEBOOK_01.name)
+    nbformat.write(first, folder / NOTEBOOK_01.name)
     result = subprocess.run(
-        [sys.executable, "-m", "kdtutor", "run", "--only", "01,02", "--notebooks", str(notebooks),
+        [sys.executable, "-m", "kdtutor", "run", "--only", "01,02", "--notebooks", str(folder),
          "--out", str(out), "--artifacts", str(tmp_path / "a")],
         capture_output=True, text=True, check=False, env=user_environment(),
     )  # fmt: skip
@@ -306,7 +307,7 @@ def test_parameters_are_injected_only_where_declared(tmp_path):
     assert first["TEACHER_EPOCHS"] == 3 and "STUDENT_EPOCHS" not in first
     assert third["STUDENT_EPOCHS"] == 2 and third["TEACHER_EPOCHS"] == 3
     assert first["RESULTS_DIR"] == str(tmp_path / "o") and first["PROFILE"] == "quick"
-    assert first["ARTIFACTS_DIR"] == str(runner.ARTIFACTS_DIR) and "DATASET" not in first
+    assert first["ARTIFACTS_DIR"] == str(notebooks.ARTIFACTS_DIR) and "DATASET" not in first
 
 
 @pytest.mark.parametrize(
@@ -326,7 +327,7 @@ def test_parameters_are_injected_only_where_declared(tmp_path):
     ],
 )
 def test_parameter_values_are_python_literals_or_text(text, name, value):
-    assert runner.parse_parameter(text) == (name, value)
+    assert notebooks.parse_parameter(text) == (name, value)
 
 
 def test_values_that_fit_the_declared_types_are_accepted(tmp_path):
@@ -348,7 +349,7 @@ def test_values_that_fit_the_declared_types_are_accepted(tmp_path):
 def test_papermill_reads_every_parameter_with_its_type():
     # Python's own parser, independently of papermill's line parser: every assignment of each
     # parameters cell is a parameter papermill sees, with the annotated type.
-    for notebook in runner.discover():
+    for notebook in notebooks.discover():
         assert notebook.problem is None, notebook.problem
         nb = nbformat.read(notebook.path, as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
@@ -373,7 +374,7 @@ def test_a_parameters_line_papermill_skips_is_reported_not_ignored(tmp_path, cap
             "tags": ["parameters"]}),
     ]  # fmt: skip
     nbformat.write(nb, tmp_path / "01_tiny.ipynb")
-    (notebook,) = runner.discover(tmp_path)
+    (notebook,) = notebooks.discover(tmp_path)
     assert "Unable to parse line 2 'B: int = None  # None = default'" in notebook.problem
     assert "Reword that line so it holds one '='" in notebook.problem
     with pytest.raises(runner.UsageError, match="01_tiny.ipynb: ValueError: papermill cannot"):
@@ -392,8 +393,8 @@ def test_list_discovers_notebooks_by_file_name(tmp_path, capsys):
     assert list(rows) == ["01_teacher_training", "07_new_topic", "08_half_saved", "all"]
     assert rows["all"].split()[1:3] == ["?", "?"]  # a total with an unknown part is unknown
     quick, full = runner.ESTIMATED_SECONDS["01_teacher_training"]
-    assert f"~{runner.format_seconds(quick)}" in rows["01_teacher_training"]
-    assert f"~{runner.format_seconds(full)}" in rows["01_teacher_training"]
+    assert f"~{format_seconds(quick)}" in rows["01_teacher_training"]
+    assert f"~{format_seconds(full)}" in rows["01_teacher_training"]
     assert rows["01_teacher_training"].endswith("Training the teacher")
     assert rows["07_new_topic"].split()[1:3] == ["?", "?"]  # no estimate for a new notebook
     assert "cannot be read" in rows["08_half_saved"]
@@ -404,7 +405,7 @@ def test_list_discovers_notebooks_by_file_name(tmp_path, capsys):
 def test_list_shows_the_series_and_its_parameters(capsys):
     assert cli.main(["list", "--parameters"]) == 0
     out = capsys.readouterr().out
-    for notebook in runner.discover():
+    for notebook in notebooks.discover():
         assert notebook.stem in out and notebook.title in out
     assert "    TEACHER_EPOCHS: int = None  # teacher training epochs; None for the" in out
     assert '    DATASET: str = None  # "mnist-5k", "mnist" or "fashion_mnist"; None for' in out
@@ -600,7 +601,8 @@ def test_every_command_has_help(command, capsys):
 
 # --- the runner's progress line, overhead and estimates --------------------------------------
 
-NOTEBOOK = runner.Notebook("01", "01_tiny", runner.NOTEBOOKS_DIR / "01_tiny.ipynb", "Tiny", {})
+TINY = notebooks.NOTEBOOKS_DIR / "01_tiny.ipynb"
+NOTEBOOK = notebooks.Notebook("01", "01_tiny", TINY, "Tiny", {})
 
 
 class FakeTerminal(io.StringIO):
@@ -610,7 +612,7 @@ class FakeTerminal(io.StringIO):
 
 def test_progress_on_a_log_is_a_line_per_notebook_and_rare_heartbeats():
     stream = io.StringIO()
-    progress = runner._Progress(stream, 2, live=False, heartbeat=0.0)
+    progress = Progress(stream, 2, live=False, heartbeat=0.0)
     progress.notebook_start(1, NOTEBOOK, 75)
     progress.cell_start(0, 9, "Setup")
     progress.cell_start(1, 9, "")
@@ -624,7 +626,7 @@ def test_progress_on_a_log_is_a_line_per_notebook_and_rare_heartbeats():
     assert re.fullmatch(r"    ok in 0:00 \(0\.\d s\); the notebook's own time 0\.1 s", lines[3])
     assert lines[4:] == [""] and "\r" not in stream.getvalue()
     # A heartbeat at most every `heartbeat` seconds: none within the first 15 s.
-    quiet = runner._Progress(io.StringIO(), 1, live=False)
+    quiet = Progress(io.StringIO(), 1, live=False)
     quiet.notebook_start(1, NOTEBOOK, None)
     quiet.cell_start(0, 9, "Setup")
     assert quiet.stream.getvalue() == "[1/1] 01_tiny: Tiny (estimated ?)\n"
@@ -633,7 +635,7 @@ def test_progress_on_a_log_is_a_line_per_notebook_and_rare_heartbeats():
 def test_progress_on_a_terminal_redraws_one_status_line(monkeypatch):
     monkeypatch.setenv("COLUMNS", "40")
     stream = FakeTerminal()
-    progress = runner._Progress(stream, 1, live=stream.isatty())
+    progress = Progress(stream, 1, live=stream.isatty())
     progress.notebook_start(1, NOTEBOOK, None)
     progress.cell_start(2, 9, "Training a rather long section heading")
     time.sleep(1.5)  # the line is redrawn every second
@@ -647,8 +649,8 @@ def test_progress_on_a_terminal_redraws_one_status_line(monkeypatch):
 
 
 def test_overhead_is_the_wall_time_the_notebooks_did_not_measure():
-    assert runner._overhead(12.5, 10.0) == {"overhead_seconds": 2.5, "overhead_ratio": 0.25}
-    assert runner._overhead(3.0, 0.0) == {"overhead_seconds": 3.0, "overhead_ratio": None}
+    assert overhead.overhead(12.5, 10.0) == {"overhead_seconds": 2.5, "overhead_ratio": 0.25}
+    assert overhead.overhead(3.0, 0.0) == {"overhead_seconds": 3.0, "overhead_ratio": None}
 
 
 def test_the_estimate_sums_the_profile_s_column(tmp_path):

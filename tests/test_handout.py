@@ -2,7 +2,7 @@
 
 The facts are taken from the repository's notebooks directly (file names, `exercises.check_`
 calls counted with a regular expression, solution text read from `notebooks/solutions/`),
-not from the handout module; nothing is trained (the cached teacher is a tiny fake).
+not from the handout modules; nothing is trained (the cached teacher is a tiny fake).
 """
 
 import os
@@ -285,7 +285,7 @@ def test_the_teacher_is_included_unless_no_artifacts(tmp_path, plain, fake_cache
 
 
 def test_a_wheel_that_cannot_be_built_says_how_to_fix_it(tmp_path, monkeypatch):
-    from kdtutor.series import handout as module
+    from kdtutor.series import class_install as module
 
     with pytest.raises(runner.UsageError, match="from a checkout"):
         module.build_wheel(tmp_path / "wheel", repo_root=tmp_path)

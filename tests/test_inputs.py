@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 
 from kdtutor import plots, training  # noqa: E402
 from kdtutor.data import Dataset  # noqa: E402
-from kdtutor.series import artifacts, cli, profiles, runner  # noqa: E402
+from kdtutor.series import artifacts, cli, notebooks, profiles, runner  # noqa: E402
 
 NAMES = [str(digit) for digit in range(10)]
 
@@ -189,9 +189,9 @@ BAD_PARAMETERS = [  # (--only, -p, what the message says: the name, the value, t
     ("05", "LABEL_FRACTION_SEEDS=1", "`LABEL_FRACTION_SEEDS` must be an integer >= 2; got 1."),
     ("03", "STUDENT_EPOCHS=-1", "`STUDENT_EPOCHS` must be an integer >= 1; got -1."),
     ("01", "TEACHER_EPOCHS=0", "`TEACHER_EPOCHS` must be an integer >= 1; got 0."),
-    ("03", "TEMPERATURE=0", "`TEMPERATURE` must be a number in (0, 100]; got 0"),
-    ("03", "TEMPERATURE=1000", "`TEMPERATURE` must be a number in (0, 100]; got 1000"),
-    ("03", "TEMPERATURE=-4.0", "`TEMPERATURE` must be a number in (0, 100]; got -4.0"),
+    ("03", "TEMPERATURE=0", "`TEMPERATURE` must be a number in [0.01, 100]; got 0"),
+    ("03", "TEMPERATURE=1000", "`TEMPERATURE` must be a number in [0.01, 100]; got 1000"),
+    ("03", "TEMPERATURE=-4.0", "`TEMPERATURE` must be a number in [0.01, 100]; got -4.0"),
     ("03", "ALPHA=2", "`ALPHA` must be a number in [0, 1]; got 2"),
     ("03", "ALPHA=-0.5", "`ALPHA` must be a number in [0, 1]; got -0.5"),
     ("03", "BATCH_SIZE=0", "`BATCH_SIZE` must be an integer >= 1; got 0."),
@@ -199,7 +199,7 @@ BAD_PARAMETERS = [  # (--only, -p, what the message says: the name, the value, t
     ("03", "STUDENT_HIDDEN=[]", "`STUDENT_HIDDEN` must be a non-empty sequence"),
     ("03", "STUDENT_IMAGES=5", "`STUDENT_IMAGES` must be an integer in [10, 4000]; got 5."),
     ("03", "STUDENT_IMAGES=4001", "`STUDENT_IMAGES` must be an integer in [10, 4000]; got 4001."),
-    ("03", "SWEEP_TEMPERATURES=[2.0, 0]", "`SWEEP_TEMPERATURES[1]` must be a number in (0, 100]"),
+    ("03", "SWEEP_TEMPERATURES=[2.0, 0]", "`SWEEP_TEMPERATURES[1]` must be a number in [0.01"),
     ("03", "SWEEP_ALPHAS=[1.5]", "`SWEEP_ALPHAS[0]` must be a number in [0, 1]; got 1.5"),
     ("03", "VALIDATION_SIZE=3995", "`VALIDATION_SIZE` must be an integer in [10, 3990]"),
     ("04", "PRUNE_SPARSITY=1.0", "`PRUNE_SPARSITY` must be a number in [0, 1); got 1.0"),
@@ -243,7 +243,7 @@ def test_the_command_exits_2_with_one_line_and_writes_nothing(tmp_path, monkeypa
 )
 def test_the_ends_of_each_range_are_where_the_notebooks_say(inside, outside, tmp_path):
     plan = runner.plan_run(only="03", parameters=[inside], out=tmp_path / "out")
-    assert plan.parameters == dict([runner.parse_parameter(inside)])
+    assert plan.parameters == dict([notebooks.parse_parameter(inside)])
     with pytest.raises(runner.UsageError, match=f"-p {re.escape(outside)}: `"):
         runner.plan_run(only="03", parameters=[outside], out=tmp_path / "out")
 
@@ -270,18 +270,19 @@ def test_images_are_counted_in_the_chosen_dataset(tmp_path):
 def test_the_ranges_hold_every_profile_and_agree_with_the_package():
     from kdtutor import load_dataset
     from kdtutor.data import TRAIN_IMAGES
-    from kdtutor.distill import MAX_TEMPERATURE
+    from kdtutor.distill import MAX_TEMPERATURE, MIN_TEMPERATURE
 
     for settings in profiles.PROFILES.values():
         for name, value in settings.items():
             profiles.check_value(name.upper(), value, dataset=settings["dataset"])
     assert profiles.MAX_TEMPERATURE == MAX_TEMPERATURE
+    assert profiles.MIN_TEMPERATURE == MIN_TEMPERATURE
     from kdtutor.training import TEACHER_ARCHITECTURES
 
     assert set(profiles.TEACHERS) == set(TEACHER_ARCHITECTURES)
     assert TRAIN_IMAGES["mnist-5k"] == len(load_dataset("mnist-5k").y_train)
     # every numeric parameter of every notebook has a range
-    for notebook in runner.discover():
+    for notebook in notebooks.discover():
         for name, declared in notebook.parameters.items():
             if (declared["type"] or "").split("[")[0] in ("int", "float", "list"):
                 assert name.lower() in profiles.RULES, (notebook.stem, name)
@@ -293,7 +294,7 @@ def test_a_notebook_run_directly_refuses_the_same_values_in_its_setup_cell(
 ):
     from kdtutor.series import setup
 
-    name, value = runner.parse_parameter(parameter)
+    name, value = notebooks.parse_parameter(parameter)
     with pytest.raises(runner.UsageError) as from_the_command:
         runner.plan_run(only=only, parameters=[parameter], out=tmp_path / "out")
     namespace = {"PROFILE": "quick", name: value, "RESULTS_DIR": str(tmp_path / "r")}
@@ -355,7 +356,7 @@ def test_handout_refuses_folders_it_cannot_write(folder, said, a_file, capsys):
 def test_run_expands_the_home_folder_like_a_shell(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "nb").mkdir()
-    shutil.copy(runner.NOTEBOOKS_DIR / "01_teacher_training.ipynb", tmp_path / "nb")
+    shutil.copy(notebooks.NOTEBOOKS_DIR / "01_teacher_training.ipynb", tmp_path / "nb")
     plan = runner.plan_run(only="01", out="~/kdx", artifacts="~/art", notebooks_dir="~/nb")
     assert plan.out_dir == tmp_path / "kdx" and plan.artifacts_dir == tmp_path / "art"
     assert plan.notebooks[0].path == tmp_path / "nb" / "01_teacher_training.ipynb"
@@ -400,3 +401,9 @@ def test_the_scratch_student_takes_one_hot_labels_as_class_ids():
         np.testing.assert_allclose(a, b, rtol=1e-6)
     with pytest.raises(ValueError, match=r"y\[0\] is -1"):
         train_scratch_student(x, np.where(y == 0, -1, y), epochs=1)
+
+
+@pytest.mark.parametrize("value", ["1e-300", "0.005"])
+def test_temperatures_below_the_package_minimum_are_refused_up_front(tmp_path, value):
+    with pytest.raises(runner.UsageError, match=r"TEMPERATURE.*\[0.01, 100\]"):
+        runner.plan_run(only="03", parameters=[f"TEMPERATURE={value}"], out=tmp_path / "out")

@@ -99,6 +99,29 @@ def test_unreadable_cache_file_is_retrained_and_reported(tiny_data, tmp_path):
     assert artifacts.load_or_train_teacher(tiny_data, **settings)[1]["source"] == "cache"
 
 
+def test_a_failed_save_leaves_the_cache_as_it_was(tmp_path, monkeypatch):
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    path = tmp_path / "teacher.keras"
+    artifacts.save_teacher(model, path, {"seconds": 1.0})
+    before = {item.name: item.read_bytes() for item in tmp_path.iterdir()}
+
+    def half_a_save(filepath, *args, **kwargs):
+        with open(filepath, "wb") as stream:  # part of a model, then the disk is full
+            stream.write(b"PK half a model")
+        raise OSError("simulated: no space left on device")
+
+    monkeypatch.setattr(model, "save", half_a_save)
+    with pytest.raises(OSError, match="no space left"):
+        artifacts.save_teacher(model, path, {"seconds": 2.0})
+    # Neither the temporary file (.tmp-*.keras) nor a changed model or metadata is left.
+    assert {item.name: item.read_bytes() for item in tmp_path.iterdir()} == before
+    with pytest.raises(OSError):
+        artifacts.save_teacher(model, tmp_path / "new" / "teacher.keras")
+    assert list((tmp_path / "new").iterdir()) == []
+
+
 def test_student_cache_path_changes_with_the_recipe(tmp_path):
     quick = profiles.resolve("quick")
     kd = artifacts.student_cache_path(tmp_path, "kd", quick)

@@ -12,13 +12,12 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import keras
 
+from kdtutor.series.files import replaced_atomically
 from kdtutor.training import train_teacher
 
 __all__ = [
@@ -78,14 +77,12 @@ def save_teacher(teacher: keras.Model, path, metadata: dict | None = None) -> Pa
     """Save ``teacher`` to ``path`` (``.keras``), with ``metadata`` in a ``.json`` beside it.
 
     Written to a temporary file first and then renamed, so a run that is
-    interrupted half-way never leaves a truncated model in the cache.
+    interrupted half-way never leaves a truncated model in the cache, and a save that fails
+    leaves no temporary file behind (:func:`kdtutor.series.files.replaced_atomically`).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".keras")
-    os.close(handle)
-    teacher.save(temporary)
-    os.replace(temporary, path)
+    with replaced_atomically(path) as temporary:
+        teacher.save(str(temporary))
     path.with_suffix(".json").write_text(json.dumps(metadata or {}, indent=2) + "\n")
     return path
 

@@ -29,7 +29,7 @@ from kdtutor.exercises.grading import ANSWERS_DIR_VARIABLE, run_check
 
 __all__ = ["CollectAnswers", "GradeAnswers", "GRADED_CELL"]
 
-# The check a locked test cell grades, as kdtutor.series.handout writes it.
+# The check a locked test cell grades, as kdtutor.series.notebook_transforms writes it.
 GRADED_CELL = re.compile(r'\["grade"\]\(\s*"(check_\w+)"')
 
 

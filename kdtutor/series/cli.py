@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from kdtutor.data import DATASET_NAMES, offline_sources
-from kdtutor.series import claims, results, runner
+from kdtutor.series import claims, failures, machine, notebooks, overhead, progress, results, runner
 from kdtutor.series.profiles import PROFILES
 
 
@@ -55,7 +55,7 @@ def _run(args) -> int:
 
     # As a command, the wall time counts from this process's start (its imports are overhead
     # too); called as a function (tests, a notebook) it counts from here.
-    since_start = runner.process_seconds() if args.as_command else None
+    since_start = overhead.process_seconds() if args.as_command else None
     started = time.perf_counter() - (since_start or 0.0)
     try:
         plan = runner.plan_run(
@@ -67,9 +67,9 @@ def _run(args) -> int:
             parameters=args.parameter or (),
             allow_download=args.allow_download,
             force=args.force,
-            notebooks_dir=args.notebooks or runner.NOTEBOOKS_DIR,
+            notebooks_dir=args.notebooks or notebooks.NOTEBOOKS_DIR,
         )
-    except runner.UsageError as error:
+    except notebooks.UsageError as error:
         return _error("run", str(error))
 
     dataset = plan.dataset + ("" if plan.dataset_given else f" (the {plan.profile} profile's)")
@@ -77,7 +77,7 @@ def _run(args) -> int:
     estimate = plan.estimate_seconds()
     print(
         f"kdtutor run: {len(plan.notebooks)} notebook(s), profile {plan.profile}, dataset "
-        f"{dataset} [{source}], estimated {runner.format_seconds(estimate)}"
+        f"{dataset} [{source}], estimated {progress.format_seconds(estimate)}"
     )
     print(f"  output:    {plan.out_dir}")
     print(f"  artifacts: {plan.artifacts_dir} (trained models shared between runs)")
@@ -91,10 +91,10 @@ def _run(args) -> int:
     report_start = time.perf_counter()
     reports = None
     try:
-        reports = report.write_report(plan.out_dir, runner.discover(plan.notebooks_dir))
+        reports = report.write_report(plan.out_dir, notebooks.discover(plan.notebooks_dir))
     except Exception as error:  # the run's own outcome matters more than its report
         print(f"WARNING: the report could not be written: {type(error).__name__}: {error}")
-    record = runner.finish_record(
+    record = overhead.finish_record(
         plan.out_dir,
         outcome.run,
         started=started,
@@ -103,7 +103,7 @@ def _run(args) -> int:
     )
     _print_summary(plan, record, reports)
     if outcome.failure:
-        print(runner.describe_failure(outcome.failure), file=sys.stderr)
+        print(failures.describe_failure(outcome.failure), file=sys.stderr)
         return 130 if outcome.failure["error"] == "KeyboardInterrupt" else 1
     if claim_outcomes and not all(item.holds for item in claim_outcomes):
         return 1
@@ -152,7 +152,7 @@ def _check_claims(plan, outcome) -> list:
 
 def _store_claims(plan, outcome, value: dict) -> None:
     outcome.run["claims"] = value
-    runner.write_run_record(plan.out_dir, outcome.run)
+    results.write_run_record(plan.out_dir, outcome.run)
 
 
 def _print_summary(plan, record: dict, reports) -> None:
@@ -162,7 +162,7 @@ def _print_summary(plan, record: dict, reports) -> None:
     print()
     print(
         f"{'Finished' if record['status'] == 'ok' else 'Stopped'}: {done} of "
-        f"{len(plan.notebooks)} notebook(s) completed, wall time {runner.format_seconds(wall)} "
+        f"{len(plan.notebooks)} notebook(s) completed, wall time {progress.format_seconds(wall)} "
         f"({wall:.1f} s)."
     )
     width = max(len(stem) for stem in [*timings, *record.get("not_run", []), "notebook"])
@@ -205,26 +205,26 @@ def _print_summary(plan, record: dict, reports) -> None:
 
 def _list(args) -> int:
     try:
-        notebooks = runner.discover(args.notebooks or runner.NOTEBOOKS_DIR)
-    except runner.UsageError as error:
+        found = notebooks.discover(args.notebooks or notebooks.NOTEBOOKS_DIR)
+    except notebooks.UsageError as error:
         return _error("list", str(error))
-    if not notebooks:
+    if not found:
         print("No numbered notebooks (NN_name.ipynb) found.")
         return 0
-    width = max(len(nb.stem) for nb in notebooks)
+    width = max(len(nb.stem) for nb in found)
     print(f"{'notebook':<{width}}  {'quick':>6}  {'full':>7}  title")
-    for nb in notebooks:
+    for nb in found:
         estimates = (runner.estimate_seconds([nb], profile) for profile in ("quick", "full"))
         title = nb.title if not nb.problem else f"(cannot be read: {nb.problem})"
-        quick, full = (f"~{runner.format_seconds(s)}" if s else "?" for s in estimates)
+        quick, full = (f"~{progress.format_seconds(s)}" if s else "?" for s in estimates)
         print(f"{nb.stem:<{width}}  {quick:>6}  {full:>7}  {title}")
         if args.parameters:
             for name, info in nb.parameters.items():
                 declared = f"{name}: {info['type']}" if info["type"] else name
                 comment = f"  # {info['help']}" if info["help"] else ""
                 print(f"    {declared} = {info['default']}{comment}")
-    totals = (runner.estimate_seconds(notebooks, profile) for profile in ("quick", "full"))
-    quick, full = (f"~{runner.format_seconds(s)}" if s else "?" for s in totals)
+    totals = (runner.estimate_seconds(found, profile) for profile in ("quick", "full"))
+    quick, full = (f"~{progress.format_seconds(s)}" if s else "?" for s in totals)
     print(f"{'all':<{width}}  {quick:>6}  {full:>7}  (2-core CPU, trained teacher reused)")
     print(
         "Times are estimates: measured on a 2-core CPU (full: docs/results/full/). "
@@ -261,24 +261,24 @@ def _handout(args) -> int:
             cache_dir=args.cache,
             nbgrader=args.nbgrader,
             force=args.force,
-            notebooks_dir=args.notebooks or runner.NOTEBOOKS_DIR,
+            notebooks_dir=args.notebooks or notebooks.NOTEBOOKS_DIR,
         )
-    except runner.UsageError as error:
+    except notebooks.UsageError as error:
         return _error("handout", str(error))
     except ValueError as error:  # the series itself: an exercise without its solution
         print(f"kdtutor handout: error: {error}", file=sys.stderr)
         return 1
     out = Path(args.dir).expanduser().resolve()
-    notebooks = [path for path in written if path.suffix == ".ipynb"]
+    copies = [path for path in written if path.suffix == ".ipynb"]
     teachers = [path for path in written if path.suffix == ".keras"]
     kind = "nbgrader source version" if args.nbgrader else "handout"
-    print(f"kdtutor handout: {len(notebooks)} notebook(s), {kind}, in {out}")
+    print(f"kdtutor handout: {len(copies)} notebook(s), {kind}, in {out}")
     for path in written:
         print(f"  {path.relative_to(out)}")
     if not teachers:
         print("No trained teacher included (--no-artifacts): each notebook trains its own.")
     if args.nbgrader:
-        first = notebooks[0].parent.name
+        first = copies[0].parent.name
         print(f"Next: cd {out} && nbgrader validate source/{first}/{first}.ipynb  (README.md)")
     else:
         print(
@@ -344,10 +344,10 @@ def _doctor_checks():
 
     yield from _kernel_check()
 
-    if runner.NOTEBOOKS_DIR.is_dir():
-        notebooks = runner.discover()
-        yield "OK", f"kdtutor from {runner.REPO_ROOT} ({len(notebooks)} notebooks)", None
-        for nb in notebooks:
+    if notebooks.NOTEBOOKS_DIR.is_dir():
+        found = notebooks.discover()
+        yield "OK", f"kdtutor from {notebooks.REPO_ROOT} ({len(found)} notebooks)", None
+        for nb in found:
             if nb.problem:
                 yield "WARN", f"{nb.path.name} cannot be run: {nb.problem}", None
     else:
@@ -367,17 +367,18 @@ def _doctor_checks():
             level = "FAIL" if name == "mnist-5k" else "WARN"
             yield level, f"dataset {name}: not available offline", runner.dataset_ways(name)
 
-    free = shutil.disk_usage(runner.REPO_ROOT).free / 1e9
+    root = notebooks.REPO_ROOT
+    free = shutil.disk_usage(root).free / 1e9
     if free >= 2:
-        yield "OK", f"free disk {free:.1f} GB at {runner.REPO_ROOT}", None
+        yield "OK", f"free disk {free:.1f} GB at {root}", None
     else:
         yield (
             "WARN",
-            f"free disk {free:.1f} GB at {runner.REPO_ROOT}; runs and trained models need ~1-2 GB",
+            f"free disk {free:.1f} GB at {root}; runs and trained models need ~1-2 GB",
             "free some space, or delete old runs/ folders and artifacts/",
         )
 
-    usable = runner.usable_cpus()
+    usable = machine.usable_cpus()
     threads = f"{usable} CPU threads usable ({os.cpu_count()} in the machine)"
     if usable >= 2:
         yield "OK", f"{threads}; the quick profile is sized for 2", None
@@ -386,7 +387,7 @@ def _doctor_checks():
 
     if not tensorflow_works:
         return
-    gpus = runner.gpu_names()
+    gpus = machine.gpu_names()
     if gpus:
         yield "OK", f"GPU visible: {', '.join(gpus)}", None
     else:
@@ -525,7 +526,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--artifacts",
         metavar="DIR",
-        help=f"cache of trained models shared by runs (default: {runner.ARTIFACTS_DIR})",
+        help=f"cache of trained models shared by runs (default: {notebooks.ARTIFACTS_DIR})",
     )
     run.add_argument(
         "--allow-download",
@@ -620,7 +621,7 @@ def _parser() -> argparse.ArgumentParser:
     handout.add_argument(
         "--cache",
         metavar="CACHE",
-        help=f"the model cache the teacher is copied from (default: {runner.ARTIFACTS_DIR}, "
+        help=f"the model cache the teacher is copied from (default: {notebooks.ARTIFACTS_DIR}, "
         "the one `kdtutor run` and the notebooks use)",
     )
     handout.add_argument(

@@ -22,7 +22,28 @@ import math
 from kdtutor._checks import check_int, check_positive_ints, check_real
 from kdtutor.compare import MIN_SEEDS
 
-__all__ = ["PROFILES", "RULES", "MAX_TEMPERATURE", "resolve", "check_value", "describe"]
+__all__ = [
+    "PROFILES",
+    "RUN_PARAMETERS",
+    "RULES",
+    "MAX_TEMPERATURE",
+    "MIN_TEMPERATURE",
+    "resolve",
+    "check_value",
+    "describe",
+]
+
+#: The run's own parameters, which every notebook may declare and ``setup.start`` reads by
+#: name, never as profile overrides; each maps to the ``kdtutor run`` option that sets it, or
+#: to ``None`` where ``-p`` does (``-p SEED=1``). ``DATASET`` replaces the profile's dataset.
+RUN_PARAMETERS: dict[str, str | None] = {
+    "PROFILE": "--profile",
+    "DATASET": "--dataset",
+    "RESULTS_DIR": "--out",
+    "ARTIFACTS_DIR": "--artifacts",
+    "ARTIFACTS_READ_ONLY": None,
+    "SEED": None,
+}
 
 PROFILES: dict[str, dict] = {
     "quick": {
@@ -135,6 +156,7 @@ PROFILES: dict[str, dict] = {
 #: kdtutor.distill.MAX_TEMPERATURE, repeated here because importing kdtutor.distill imports
 #: TensorFlow, which the command line must not (a test checks that the two agree).
 MAX_TEMPERATURE = 100.0
+MIN_TEMPERATURE = 0.01  # kdtutor.distill.MIN_TEMPERATURE, likewise
 
 #: kdtutor.training.TEACHER_ARCHITECTURES' names, repeated for the same reason.
 TEACHERS = ("cnn", "hinton")
@@ -164,9 +186,9 @@ class Rule:
 
 _EPOCHS = Rule("int", 1, why="Train for at least one epoch.")
 _TEMPERATURE = Rule(
-    "number", 0.0, MAX_TEMPERATURE, low_open=True,
-    why=f"T divides the logits (1 = the plain softmax; kdtutor.distill allows at most "
-    f"{MAX_TEMPERATURE:g}).",
+    "number", MIN_TEMPERATURE, MAX_TEMPERATURE,
+    why=f"T divides the logits (1 = the plain softmax; kdtutor.distill allows "
+    f"{MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g}).",
 )  # fmt: skip
 _ALPHA = Rule("number", 0.0, 1.0, why="It is the weight of the hard-label loss.")
 _FRACTION = Rule("number", 0.0, 1.0, low_open=True, why="It is a fraction of the images.")

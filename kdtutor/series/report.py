@@ -386,14 +386,15 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
 
     ``run_dir`` holds the ``results.json`` of a run (``kdtutor run``'s ``--out``,
     or a notebook's ``RESULTS_DIR``). ``notebooks`` is the series as
-    :func:`kdtutor.series.runner.discover` returns it (for titles and the "not run"
+    :func:`kdtutor.series.notebooks.discover` returns it (for titles and the "not run"
     rows); ``None`` discovers it. Returns the paths of the two reports.
     Raises ``FileNotFoundError`` when ``run_dir`` has no ``results.json``, and
     :class:`kdtutor.series.results.ResultsFileError` when it cannot be read or has
     the wrong shape.
     """
     from kdtutor.series import results as results_file
-    from kdtutor.series import runner
+    from kdtutor.series.failures import describe_failure
+    from kdtutor.series.notebooks import UsageError, discover
 
     run_dir = Path(run_dir)
     if not (run_dir / results_file.RESULTS_FILE).is_file():
@@ -405,8 +406,8 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
     run = results.get(results_file.RUN_KEY, {})
     if notebooks is None:
         try:
-            notebooks = runner.discover()
-        except runner.UsageError:
+            notebooks = discover()
+        except UsageError:
             notebooks = []
     failure = run.get("failure")
     headline, notes, numbers = _headline(results, (failure or {}).get("notebook"))
@@ -430,7 +431,7 @@ def write_report(run_dir, notebooks=None) -> tuple[Path, Path]:
         f"<p>Status: <b>{html.escape(status)}</b>. Written {html.escape(written)}.</p>",
     ]
     if failure:
-        text = runner.describe_failure(failure)
+        text = describe_failure(failure)
         md += ["", "```text", text, "```"]
         body.append(f'<pre class="failure">{html.escape(text)}</pre>')
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from kdtutor.series.files import replaced_atomically
 
 __all__ = [
     "RESULTS_FILE",
@@ -28,6 +28,7 @@ __all__ = [
     "load",
     "validate",
     "write_json_atomically",
+    "write_run_record",
 ]
 
 RESULTS_FILE = "results.json"
@@ -47,17 +48,18 @@ def write_json_atomically(path, data) -> Path:
     leaves half a file behind.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream, indent=2, sort_keys=True)
-            stream.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replaced_atomically(path) as temporary, temporary.open("w") as stream:
+        json.dump(data, stream, indent=2, sort_keys=True)
+        stream.write("\n")
     return path
+
+
+def write_run_record(out_dir, record: dict) -> Path:
+    """Store ``record``, the runner's own record, under :data:`RUN_KEY` in ``out_dir``'s
+    results file, keeping the notebooks' entries as they wrote them; return its path."""
+    everything = load(out_dir)
+    everything[RUN_KEY] = record
+    return write_json_atomically(Path(out_dir) / RESULTS_FILE, everything)
 
 
 def _plain(value, where: str):

@@ -35,9 +35,6 @@ _IMPORTED_AT = time.perf_counter()
 # messages, so the `import keras` that follows in the Setup cell adds none to the notebook.
 _quiet.import_tensorflow()
 
-# Parameters every notebook may declare that are not profile settings.
-_RUN_PARAMETERS = {"PROFILE", "RESULTS_DIR", "ARTIFACTS_DIR", "ARTIFACTS_READ_ONLY", "SEED"}
-
 # Scratch folders of this kernel (RESULTS_DIR None, ARTIFACTS_READ_ONLY): removed when it exits.
 _SCRATCH: list[tempfile.TemporaryDirectory] = []
 
@@ -114,9 +111,10 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
 
     ``stem`` is the notebook's file name without ``.ipynb``; ``parameters`` its namespace
     (``globals()``), from which the upper-case names are read. A name that is neither a
-    profile setting nor one of ``PROFILE``, ``RESULTS_DIR``, ``ARTIFACTS_DIR``,
-    ``ARTIFACTS_READ_ONLY``, ``SEED`` stays the notebook's own (e.g. ``TEMPERATURES`` for a
-    plot). ``RESULTS_DIR = None`` records into a temporary folder (removed when the kernel
+    profile setting nor one of the run's own (:data:`kdtutor.series.profiles.RUN_PARAMETERS`:
+    ``PROFILE``, ``DATASET``, ``RESULTS_DIR``, ``ARTIFACTS_DIR``, ``ARTIFACTS_READ_ONLY``,
+    ``SEED``) stays the notebook's own (e.g. ``TEMPERATURES`` for a plot).
+    ``RESULTS_DIR = None`` records into a temporary folder (removed when the kernel
     exits); ``ARTIFACTS_READ_ONLY = True`` makes ``artifacts_dir`` a temporary copy of
     ``ARTIFACTS_DIR``, so models are read from it but never saved into it (nbgrader's version
     of the notebooks sets both: a graded run writes nothing beside the notebook). Raises
@@ -135,9 +133,9 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
     overrides = {
         name.lower(): value
         for name, value in parameters.items()
-        if name.isupper() and name.lower() in known and name not in _RUN_PARAMETERS
+        if name.isupper() and name.lower() in known and name not in profiles.RUN_PARAMETERS
     }
-    settings = profiles.resolve(profile, **overrides)
+    settings = profiles.resolve(profile, dataset=parameters.get("DATASET"), **overrides)
     # The same ranges `kdtutor run` checks: a value the notebook cannot use fails here.
     for name, value in parameters.items():
         if name.isupper() and name.lower() in profiles.RULES:
