@@ -57,10 +57,16 @@ def test_a_false_claim_and_a_missing_name_are_reported(tmp_path):
 
 
 def test_only_the_named_notebooks_are_checked(tmp_path):
-    path = write(tmp_path, {"01_a": [{"claim": "c", "check": "x > 0", "profiles": ["quick"]}],
-                            "02_b": [{"claim": "d", "check": "y > 0", "profiles": ["quick"]}]})
-    outcomes = claims.check({"01_a": {"x": 1}}, "quick", notebooks=["01_a"],
-                            claims=claims.load(path))
+    path = write(
+        tmp_path,
+        {
+            "01_a": [{"claim": "c", "check": "x > 0", "profiles": ["quick"]}],
+            "02_b": [{"claim": "d", "check": "y > 0", "profiles": ["quick"]}],
+        },
+    )
+    outcomes = claims.check(
+        {"01_a": {"x": 1}}, "quick", notebooks=["01_a"], claims=claims.load(path)
+    )
     assert [(o.claim.notebook, o.holds) for o in outcomes] == [("01_a", True)]
 
 
@@ -94,7 +100,7 @@ def test_kdtutor_run_checks_the_claims_of_a_profile_run_and_fails_on_a_false_one
 ):
     from types import SimpleNamespace
 
-    from kdtutor.series import cli
+    from kdtutor.series import run_summary
 
     monkeypatch.setattr(claims, "CLAIMS_FILE", write(tmp_path, {"01_a": [
         {"claim": "accurate", "check": "teacher_accuracy > 0.9", "profiles": ["quick"]},
@@ -104,7 +110,7 @@ def test_kdtutor_run_checks_the_claims_of_a_profile_run_and_fails_on_a_false_one
     results.record(out, "01_a", {"teacher_accuracy": 0.95, "teacher_params": 225034})
     outcome = SimpleNamespace(run={"status": "ok", "notebooks": {"01_a": {"status": "ok"}}})
     plan = SimpleNamespace(parameters={}, dataset="mnist-5k", profile="quick", out_dir=out)
-    checked = cli._check_claims(plan, outcome)
+    checked = run_summary.check_claims(plan, outcome)
     assert [item.holds for item in checked] == [True, False]
     printed = capsys.readouterr().out
     assert "Claims:   1 of 2 hold" in printed and "FAILS   01_a: small" in printed
@@ -112,5 +118,19 @@ def test_kdtutor_run_checks_the_claims_of_a_profile_run_and_fails_on_a_false_one
     assert stored["checked"] and stored["total"] == 2 and stored["failed"][0]["claim"] == "small"
     # With -p overrides the run is not what the prose describes: listed as not checked.
     plan.parameters = {"TEACHER_EPOCHS": 1}
-    assert cli._check_claims(plan, outcome) == []
+    assert run_summary.check_claims(plan, outcome) == []
     assert "not checked (the run has -p overrides" in capsys.readouterr().out
+
+
+def test_the_committed_runs_follow_the_results_schema():
+    # The schema as any tool reads it (jsonschema itself), and the file kdtutor report reads.
+    import jsonschema
+
+    schema = json.loads(results.SCHEMA_FILE.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for folder in COMMITTED_RUNS.values():
+        committed = json.loads((folder / "results.json").read_text())
+        jsonschema.validate(committed, schema, cls=jsonschema.Draft202012Validator)
+    damaged = {"03_distilling_the_student": {"student_kd_accuracy": [0.9, 93.1]}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(damaged, schema, cls=jsonschema.Draft202012Validator)

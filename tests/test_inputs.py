@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 
 from kdtutor import plots, training  # noqa: E402
 from kdtutor.data import Dataset  # noqa: E402
-from kdtutor.series import artifacts, cli, notebooks, profiles, runner  # noqa: E402
+from kdtutor.series import artifacts, cli, notebooks, profiles, run_summary, runner  # noqa: E402
 
 NAMES = [str(digit) for digit in range(10)]
 
@@ -372,7 +372,7 @@ def test_a_run_that_completed_no_notebook_does_not_claim_0_of_0(tmp_path, capsys
     )
     run = {"notebooks": {"01_teacher_training": {"status": "failed"}}}
     outcome = types.SimpleNamespace(run=run)
-    assert cli._check_claims(plan, outcome) == []
+    assert run_summary.check_claims(plan, outcome) == []
     printed = capsys.readouterr().out
     assert "0 of 0" not in printed and "Claims:   none checked (no notebook completed)" in printed
     assert json.loads((tmp_path / "results.json").read_text())["_run"]["claims"]["total"] == 0

@@ -10,6 +10,7 @@ damaged file is reported in one line instead of failing half-way through a repor
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -27,6 +28,7 @@ __all__ = [
     "record",
     "load",
     "validate",
+    "SCHEMA_FILE",
     "write_json_atomically",
     "write_run_record",
 ]
@@ -85,88 +87,18 @@ def _plain(value, where: str):
 
 
 # --- the shape of the file -------------------------------------------------------------------
-# What the runner and the report read, and nothing more: a notebook may record other keys.
-# A leaf is (what is expected, test); [schema] is a list of it; {key: schema} an object whose
-# listed keys, where present, follow their schema ("*": every value of the object does).
+#: The JSON Schema of the file (draft 2020-12), versioned: what the runner and the report read,
+#: and nothing more (a notebook may record other keys). The tests validate the committed runs
+#: against it; other tools can read it too.
+SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+@functools.cache
+def _validator():
+    import jsonschema
 
-
-def _or_null(leaf):
-    return f"{leaf[0]} or null", lambda value: value is None or leaf[1](value)
-
-
-_NUMBER = "a number", _is_number
-_FRACTION = "a fraction in [0, 1]", lambda value: _is_number(value) and 0 <= value <= 1
-_COUNT = "a whole number >= 0", lambda value: _is_number(value) and value >= 0 and value % 1 == 0
-_TEXT = "a string", lambda value: isinstance(value, str)
-
-_NOTEBOOK = {
-    "seconds": _NUMBER,
-    "teacher_accuracy": _FRACTION,
-    "teacher_params": _COUNT,
-    "student_params": _COUNT,
-    "student_scratch_accuracy": [_FRACTION],
-    "student_kd_accuracy": [_FRACTION],
-    "seeds": [_COUNT],
-    "temperature": _NUMBER,
-    "alpha": _NUMBER,
-    "sign_test_p_value": _or_null(_NUMBER),
-    "tradeoffs": [
-        {
-            "model": _TEXT,
-            "accuracy": _or_null(_FRACTION),
-            "file_bytes": _or_null(_COUNT),
-            "gzip_bytes": _or_null(_COUNT),
-            "params": _or_null(_COUNT),
-            "latency_ms": _or_null(_NUMBER),
-            "sparsity": _or_null(_FRACTION),
-        }
-    ],
-    "pareto_gzip": [_TEXT],
-    # notebook 05
-    "label_fractions": [_FRACTION],
-    "labelled_images": [_COUNT],
-    "fraction_scratch_accuracy": [[_FRACTION]],
-    "fraction_kd_accuracy": [[_FRACTION]],
-    "fraction_gain_points": [_NUMBER],
-    "fraction_gain_standard_error_points": [_NUMBER],
-    "baselines": {"*": [_FRACTION]},
-    "omitted_digit": _COUNT,
-    "omitted_test_images": _COUNT,
-    "omitted_class": [{"student": _TEXT, "bias": _NUMBER}],
-}
-_SECONDS = _or_null(_NUMBER)
-_RUN = {
-    "status": _TEXT,
-    "parameters": {},
-    "versions": {},
-    "machine": {"gpus": [_TEXT]},
-    "notebooks": {
-        "*": {
-            "status": _TEXT,
-            "wall_seconds": _SECONDS,
-            "kernel_start_seconds": _SECONDS,
-            "cells_seconds": _SECONDS,
-            "notebook_seconds": _SECONDS,
-        }
-    },
-    "failure": _or_null(("an object", lambda value: isinstance(value, dict))),
-    "wall_seconds": _SECONDS,
-    "notebook_seconds_total": _SECONDS,
-    "overhead_seconds": _SECONDS,
-    "overhead_ratio": _SECONDS,
-    "overhead_parts": {"*": _NUMBER},
-    "not_run": [_TEXT],
-}
-_FAILURE_NEEDS = ("notebook", "error", "message", "executed_notebook")  # describe_failure's
-_FAILURE = {
-    **{key: _TEXT for key in _FAILURE_NEEDS},
-    **{key: _or_null(_TEXT) for key in ("section", "source", "kernel_log", "kernel_log_tail")},
-    **{key: _or_null(_COUNT) for key in ("cell", "cells", "execution_count")},
-}
+    schema = json.loads(SCHEMA_FILE.read_text())
+    return jsonschema.Draft202012Validator(schema)
 
 
 def _shown(value) -> str:
@@ -176,25 +108,27 @@ def _shown(value) -> str:
     return f"{text} ({kind[type(value)]})" if type(value) in kind else text
 
 
-def _check(value, schema, where: str) -> str | None:
-    """Return what is wrong with ``value`` at ``where``, or ``None`` if it follows ``schema``."""
-    if isinstance(schema, tuple):
-        expected, test = schema
-        return None if test(value) else f"{where} is {_shown(value)}; expected {expected}"
-    if isinstance(schema, list):
-        if not isinstance(value, list):
-            return f"{where} is {_shown(value)}; expected a list"
-        for index, item in enumerate(value):
-            if problem := _check(item, schema[0], f"{where}[{index}]"):
-                return problem
-        return None
-    if not isinstance(value, dict):
-        return f"{where} is {_shown(value)}; expected an object"
-    for key, item in value.items():
-        inner = schema.get(key, schema.get("*"))
-        if inner is not None and (problem := _check(item, inner, f"{where}.{key}")):
-            return problem
-    return None
+def _where(path) -> str:
+    """``fraction_kd_accuracy[0][1]`` for the path ``("03_...", "fraction_kd_accuracy", 0, 1)``."""
+    where = ""
+    for part in path:
+        where += f"[{part}]" if isinstance(part, int) else f"{'.' if where else ''}{part}"
+    return where
+
+
+def _problem(error) -> str:
+    """One line from a ``jsonschema`` error: where, what was found, what was expected."""
+    where = _where(error.absolute_path)
+    if error.validator == "required":
+        missing = [key for key in error.validator_value if key not in error.instance]
+        return f"{where} lacks {', '.join(missing)}"
+    expected = error.schema.get("description") or error.message
+    if not where:
+        return (
+            f"the top level is {_shown(error.instance)}; expected an object with one entry per "
+            'notebook, e.g. {"01_teacher_training": {"teacher_accuracy": 0.96}}'
+        )
+    return f"{where} is {_shown(error.instance)}; expected {expected}"
 
 
 _REPAIR = "Fix that entry, or delete the file and re-run the notebooks (kdtutor run) that write it"
@@ -209,28 +143,11 @@ def validate(results, path="results.json", *, fix: str = _REPAIR) -> dict:
     are fractions in [0, 1], per-seed values lists, ``tradeoffs`` a list of objects).
     ``fix`` ends the message: how to repair it.
     """
+    from jsonschema.exceptions import best_match
 
-    def refuse(problem: str) -> ResultsFileError:
-        return ResultsFileError(f"{path}: {problem}. {fix}.")
-
-    if not isinstance(results, dict):
-        raise refuse(
-            f"the top level is {_shown(results)}; expected an object with one entry per "
-            'notebook, e.g. {"01_teacher_training": {"teacher_accuracy": 0.96}}'
-        )
-    for key, entry in results.items():
-        if key == RUN_KEY:
-            problem = _check(entry, _RUN, key)
-            failure = entry.get("failure") if isinstance(entry, dict) else None
-            if not problem and failure is not None:
-                missing = [name for name in _FAILURE_NEEDS if name not in failure]
-                problem = _check(failure, _FAILURE, f"{key}.failure") or (
-                    f"{key}.failure lacks {', '.join(missing)}" if missing else None
-                )
-        else:
-            problem = _check(entry, _NOTEBOOK, key)
-        if problem:
-            raise refuse(problem)
+    error = best_match(_validator().iter_errors(results))
+    if error is not None:
+        raise ResultsFileError(f"{path}: {_problem(error)}. {fix}.")
     return results
 
 
