@@ -222,6 +222,11 @@ def split_targets(y):
             f"Unknown target keys {sorted(unknown)}: DistillModel targets are labels, or "
             f"a dict with keys {LABELS_KEY!r} and/or {TEACHER_LOGITS_KEY!r}."
         )
+    if isinstance(y.get(LABELS_KEY), dict):
+        raise ValueError(
+            f"y[{LABELS_KEY!r}] is a dict, but it must hold the labels (an array). Were cached "
+            "targets cached again? Pass cache_teacher_logits() the plain labels or dataset."
+        )
     return y.get(LABELS_KEY), y.get(TEACHER_LOGITS_KEY)
 
 
@@ -229,7 +234,15 @@ def per_example_weights(sample_weight):
     """One weight per example (Keras copies a `sample_weight` array onto each key of dict y)."""
     if isinstance(sample_weight, dict):
         sample_weight = sample_weight.get(LABELS_KEY, sample_weight.get(TEACHER_LOGITS_KEY))
-    return None if sample_weight is None else ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+    if sample_weight is None:
+        return None
+    shape = tuple(sample_weight.shape)
+    if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
+        raise ValueError(
+            f"`sample_weight` must hold one weight per example, shape (N,) or (N, 1); got shape "
+            f"{shape}. For a weight per class, pass class_weight={{class: weight}} with labels."
+        )
+    return ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
 
 
 def is_tf_dataset(data) -> bool:
@@ -250,6 +263,11 @@ def array_batches(x, y, batch_size: int):
             "be read twice in the same order: cache from the arrays it is built from."
         )
     size = len(leaves[0])
+    if isinstance(y, dict):
+        raise ValueError(
+            "cache_teacher_logits() takes the labels as `y` (an array), not a dict of targets; "
+            "the dict it returns already holds them."
+        )
     if y is not None and len(y) != size:
         raise ValueError(
             f"`x` and `y` must hold the same number of examples; got {size} and {len(y)}."

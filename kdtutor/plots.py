@@ -12,7 +12,7 @@ import seaborn as sns
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from kdtutor._checks import check_class_ids
+from kdtutor._checks import check_class_ids, check_int
 
 __all__ = [
     "gain_vs_fraction",
@@ -105,6 +105,13 @@ def training_curves(history, keys=None, *, title=None):
     """
     values = getattr(history, "history", history)
     keys = list(keys) if keys is not None else [k for k in values if not k.startswith("val_")]
+    unknown = [key for key in keys if key not in values]
+    if not keys or unknown or not all(len(values[key]) for key in keys):
+        raise ValueError(
+            f"training_curves() needs a History of at least one epoch and `keys` it recorded "
+            f"({sorted(values) or 'none'}); got keys {keys!r}"
+            f"{f', of which {unknown} were not recorded' if unknown else ''}."
+        )
     fig = _figure(4 * len(keys), 3)
     axes = np.atleast_1d(fig.subplots(1, len(keys)))
     for ax, key in zip(axes, keys, strict=True):
@@ -132,6 +139,8 @@ def confusion_matrix(y_true, y_pred, class_names, *, title=None):
     n = len(class_names)
     y_true = check_class_ids(y_true, n, "y_true")
     y_pred = check_class_ids(y_pred, n, "y_pred")
+    if not len(y_true):
+        raise ValueError("confusion_matrix() got no examples: `y_true` is empty.")
     if len(y_true) != len(y_pred):
         raise ValueError(
             f"`y_true` and `y_pred` must hold one label per example each; got {len(y_true)} "
@@ -160,9 +169,10 @@ def confusion_matrix(y_true, y_pred, class_names, *, title=None):
 def hardest_examples(images, y_true, probabilities, class_names, *, count: int = 8):
     """Show the ``count`` test images whose true class got the lowest probability.
 
-    ``probabilities`` has shape ``(N, len(class_names))``; ``y_true`` holds class ids in
-    ``[0, len(class_names))`` (shaped as Keras accepts them), one per image. Others raise
-    ``ValueError``.
+    ``probabilities`` has shape ``(N, len(class_names))``, rows of probabilities (apply a
+    softmax to a model's logits first); ``y_true`` holds class ids in ``[0,
+    len(class_names))`` (shaped as Keras accepts them), one per image; ``count`` is at most
+    N. Others raise ``ValueError``.
     """
     probabilities = np.asarray(probabilities)
     if probabilities.ndim != 2 or probabilities.shape[1] != len(class_names):
@@ -170,6 +180,14 @@ def hardest_examples(images, y_true, probabilities, class_names, *, count: int =
             f"`probabilities` must have shape (N, {len(class_names)}), one row of class "
             f"probabilities per image; got shape {probabilities.shape}."
         )
+    sums = probabilities.sum(axis=1)
+    if np.any(probabilities < 0) or np.any(np.abs(sums - 1) > 1e-2):
+        raise ValueError(
+            "`probabilities` must be rows of probabilities (non-negative, summing to 1); "
+            "these look like logits: pass keras.ops.softmax(logits) (or the model's "
+            "predictions after a softmax) instead."
+        )
+    count = check_int(count, "count", minimum=1, maximum=max(len(probabilities), 1))
     y_true = check_class_ids(y_true, len(class_names), "y_true")
     if len(y_true) != len(probabilities):
         raise ValueError(
@@ -206,6 +224,8 @@ def soft_targets(
     """
     temperatures = list(probabilities_by_temperature)
     vectors = [np.asarray(probabilities_by_temperature[t], dtype=float) for t in temperatures]
+    if highlight is not None:
+        highlight = check_int(highlight, "highlight", minimum=0, maximum=len(class_names) - 1)
     positive = np.concatenate([v[v > 0] for v in vectors])
     floor = 10.0 ** (np.floor(np.log10(positive.min())) - 1) if positive.size else 1e-6
     panels = len(temperatures) + (image is not None)

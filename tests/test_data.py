@@ -20,7 +20,6 @@ import kdtutor.data as data
 from kdtutor.data import (
     DATASET_NAMES,
     CorruptDatasetError,
-    Dataset,
     DatasetUnavailableError,
     load_dataset,
 )
@@ -71,10 +70,6 @@ def raw_digits():
 @pytest.fixture(scope="module")
 def mnist5k():
     return load_dataset("mnist-5k")
-
-
-def test_dataset_names():
-    assert DATASET_NAMES == ("mnist-5k", "mnist", "fashion_mnist")
 
 
 def test_default_is_mnist_5k(mnist5k):
@@ -635,14 +630,6 @@ def test_fashion_debian_labels_match_raw_file(debian_fashion):
     with gzip.open(DEBIAN_DIR / FILES["y_test"]) as stream:
         raw = np.frombuffer(stream.read(), np.uint8, offset=8)
     np.testing.assert_array_equal(debian_fashion.y_test, raw)
-
-
-def test_debian_dir_constant_points_at_the_package_location():
-    assert Path(data.DEBIAN_FASHION_MNIST_DIR) == DEBIAN_DIR
-
-
-def test_dataset_class_is_exported():
-    assert Dataset is data.Dataset and issubclass(DatasetUnavailableError, RuntimeError)
 
 
 # -- stratified_subset --------------------------------------------------------------------------

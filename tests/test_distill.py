@@ -650,8 +650,12 @@ def test_the_output_check_runs_at_construction_not_during_training(data, monkeyp
 
 # -- hyper-parameters that change during fit --------------------------------------------------
 def test_defaults_are_the_recipe_the_notebooks_teach():
+    # The quick profile is what the notebooks run; a distiller made with no arguments is it.
+    from kdtutor.series.profiles import PROFILES
+
     model = DistillModel(tiny_teacher(), tiny_student())
-    assert (model.temperature, model.alpha) == (8.0, 0.5)
+    quick = PROFILES["quick"]
+    assert (model.temperature, model.alpha) == (quick["temperature"], quick["alpha"])
 
 
 class ChangeAtBatch(keras.callbacks.Callback):

@@ -448,3 +448,22 @@ def test_temperatures_too_small_for_float32_are_refused(temperature):
         DistillModel(dense(seed=1), dense(seed=2), temperature=temperature)
     with pytest.raises(ValueError, match="MIN_TEMPERATURE"):
         softened_softmax(np.zeros((1, 3)), temperature)
+
+
+def test_cached_targets_cached_again_are_refused_with_the_reason(data):
+    x, y = data
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    model.compile(optimizer="sgd")
+    cached = model.cache_teacher_logits(x, y)
+    with pytest.raises(ValueError, match=r"labels as `y` \(an array\), not a dict"):
+        model.cache_teacher_logits(x, cached)
+    with pytest.raises(ValueError, match=r"y\['labels'\] is a dict"):
+        model.fit(x, {"labels": {"labels": y}}, epochs=1, verbose=0)
+
+
+def test_a_weight_per_class_is_refused_with_the_keras_way(data):
+    x, y = data
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match=r"one weight per example.*\(32, 4\).*class_weight"):
+        model.fit(x, y, sample_weight=np.ones((N, CLASSES)), epochs=1, verbose=0)

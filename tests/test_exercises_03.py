@@ -25,11 +25,6 @@ def batch():
     return rng.random((16, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, size=16)
 
 
-def test_the_checks_are_exported():
-    names = ("check_alpha_one_loss", "check_compute_loss", "check_teacher_logits_repeatable")
-    assert set(names) <= set(exercises.__all__)
-
-
 def test_alpha_one_loss(models, batch, capsys):
     teacher, student = models
     x, y = batch

@@ -407,3 +407,34 @@ def test_the_scratch_student_takes_one_hot_labels_as_class_ids():
 def test_temperatures_below_the_package_minimum_are_refused_up_front(tmp_path, value):
     with pytest.raises(runner.UsageError, match=r"TEMPERATURE.*\[0.01, 100\]"):
         runner.plan_run(only="03", parameters=[f"TEMPERATURE={value}"], out=tmp_path / "out")
+
+
+def test_the_plots_refuse_what_they_would_draw_wrong():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from kdtutor import plots
+
+    names = ["a", "b", "c"]
+    images = np.zeros((4, 8, 8, 1), np.float32)
+    labels = np.array([0, 1, 2, 1])
+    logits = np.array([[5.0, -1, 0], [0, 4, 1], [2, 0, -3], [0, 1, 6]])
+    with pytest.raises(ValueError, match="look like logits.*softmax"):
+        plots.hardest_examples(images, labels, logits, names, count=2)
+    probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    for count in (0, 5):
+        with pytest.raises(ValueError, match=r"`count` must be an integer in \[1, 4\]"):
+            plots.hardest_examples(images, labels, probabilities, names, count=count)
+    with pytest.raises(ValueError, match="no examples"):
+        plots.confusion_matrix(labels[:0], labels[:0], names)
+    with pytest.raises(ValueError, match=r"History of at least one epoch.*\['acc'\]"):
+        plots.training_curves({"loss": [1.0]}, keys=["acc"])
+    with pytest.raises(ValueError, match="History of at least one epoch"):
+        plots.training_curves({})
+    with pytest.raises(ValueError, match=r"`highlight` must be an integer in \[0, 2\]"):
+        plots.soft_targets({1: [0.5, 0.5, 0.0]}, names, highlight=5)
+
+
+def test_a_list_parameter_of_the_wrong_type_gets_an_example_it_accepts(tmp_path):
+    with pytest.raises(runner.UsageError, match=r"For example: -p STUDENT_HIDDEN=\[128\]\."):
+        runner.plan_run(only="03", parameters=["STUDENT_HIDDEN=128"], out=tmp_path / "out")

@@ -54,8 +54,10 @@ def notebook(request):
     return request.param, _read(request.param)
 
 
-def test_the_series_has_its_numbered_notebooks():
-    assert len(NOTEBOOKS) >= 4
+def test_the_notebooks_are_numbered_from_01_without_gaps():
+    # The order the series is read (and run) in: 01, 02, ... with no number missing or twice.
+    numbers = [int(path.stem[:2]) for path in NOTEBOOKS]
+    assert numbers == list(range(1, len(NOTEBOOKS) + 1)) and len(numbers) >= 4, numbers
 
 
 def test_the_top_tells_what_when_and_how_long(notebook):

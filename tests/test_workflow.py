@@ -26,7 +26,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+# Named, not globbed: without the workflow every test below fails instead of collecting nothing.
+WORKFLOWS = [ROOT / ".github" / "workflows" / "notebooks.yml"]
 # Where zizmor looks for its configuration in a git repository, in its order.
 ZIZMOR_CONFIGS = [ROOT / ".github" / "zizmor.yml", ROOT / ".github" / "zizmor.yaml",
                   ROOT / "zizmor.yml", ROOT / "zizmor.yaml"]  # fmt: skip
@@ -119,10 +120,6 @@ def zizmor_config():
 @pytest.fixture(params=WORKFLOWS, ids=lambda path: path.name)
 def workflow(request):
     return request.param
-
-
-def test_there_is_a_workflow():
-    assert ROOT / ".github" / "workflows" / "notebooks.yml" in WORKFLOWS
 
 
 def test_the_workflow_is_valid_for_github(workflow):

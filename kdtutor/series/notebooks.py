@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 from kdtutor.series import results
+from kdtutor.series.profiles import PROFILES
 
 __all__ = [
     "REPO_ROOT",
@@ -220,6 +221,9 @@ def check_type(notebook: Notebook, name: str, value, text: str) -> None:
     expected, fits, example = _TYPES[kind]
     nullable = declared["default"] == "None"
     example = example if nullable else declared["default"]
+    quick = PROFILES["quick"].get(name.lower())  # the profile's value fits its rule too
+    if nullable and quick is not None:
+        example = json.dumps(list(quick) if isinstance(quick, tuple) else quick).replace(" ", "")
     if fits(value) or (value is None and nullable):
         return
     raise UsageError(
