@@ -126,3 +126,10 @@ def visit(browser):
     yield open_page
     for context in contexts:
         context.close()
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that asks for the ``browser`` fixture ``browser`` (-m "not browser")."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
