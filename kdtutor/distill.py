@@ -272,8 +272,9 @@ class DistillModel(keras.Model):
         if weights is not None:  # Keras' "sum_over_batch_size": weighted sum / batch size
             hard, soft = hard * weights, soft * weights
         student_loss, soft_loss = ops.mean(hard), ops.mean(soft)
-        self.student_loss_tracker.update_state(student_loss)
-        self.distillation_loss_tracker.update_state(soft_loss)
+        examples = ops.shape(student_logits)[0]  # weigh batches by size, as Keras' `loss`
+        self.student_loss_tracker.update_state(student_loss, sample_weight=examples)
+        self.distillation_loss_tracker.update_state(soft_loss, sample_weight=examples)
         alpha = ops.convert_to_tensor(self._alpha)
         return _replica_share(alpha * student_loss + (1.0 - alpha) * soft_loss)
 

@@ -57,7 +57,18 @@ def _as_bytes(data, argument: str) -> bytes:
 
 
 def _calibration_samples(model, representative_data, num_calibration: int) -> np.ndarray:
+    if not hasattr(representative_data, "__len__"):
+        raise ValueError(
+            "`representative_data` must be an array of model inputs (e.g. dataset.x_train); "
+            f"got a {type(representative_data).__name__}. Collect a generator's batches first."
+        )
     data = np.asarray(representative_data, dtype=np.float32)
+    if not np.all(np.isfinite(data)):
+        raise ValueError(
+            "`representative_data` holds NaN or infinite values, which the int8 calibration "
+            "cannot turn into scales (the converter then returns a float model, or crashes). "
+            "Pass finite model inputs, e.g. dataset.x_train."
+        )
     expected = None
     inputs = getattr(model, "inputs", None)
     if inputs and len(inputs) == 1:

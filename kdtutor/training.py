@@ -13,7 +13,7 @@ import numbers
 import keras
 import numpy as np
 
-from kdtutor._checks import check_class_ids, check_int
+from kdtutor._checks import check_class_ids, check_int, check_positive_ints
 from kdtutor.models import make_hinton_teacher, make_student, make_teacher
 
 __all__ = [
@@ -103,7 +103,8 @@ def build_student(hidden_units, *, num_classes: int = 10, seed: int = 0) -> kera
     notebooks start a scratch student and a distilled student from one point.
     """
     keras.utils.set_random_seed(seed)
-    return make_student(num_classes=num_classes, hidden_units=tuple(hidden_units))
+    hidden_units = check_positive_ints(hidden_units, "hidden_units")
+    return make_student(num_classes=num_classes, hidden_units=hidden_units)
 
 
 def train_teacher(
@@ -187,8 +188,11 @@ def train_distilled_student(
     epochs and batch size are those of :func:`train_scratch_student`, so the
     two differ only in their loss.
     """
-    from kdtutor.distill import DistillModel
+    from kdtutor.distill import LABELS_KEY, DistillModel
 
+    labels = targets.get(LABELS_KEY) if isinstance(targets, dict) else targets
+    if labels is not None:  # checked, not changed (one-hot rows stay rows for the loss)
+        check_class_ids(labels, num_classes, "targets")
     student = build_student(hidden_units, num_classes=num_classes, seed=seed)
     distiller = DistillModel(teacher, student, temperature=temperature, alpha=alpha)
     distiller.compile(optimizer=keras.optimizers.Adam(learning_rate), metrics=["accuracy"])

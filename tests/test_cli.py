@@ -255,7 +255,7 @@ def test_a_failing_notebook_stops_the_run_and_names_the_cell(tmp_path):
         (
             ["-p", "TEACHER_EPOCHS=abc"],
             "-p TEACHER_EPOCHS=abc: TEACHER_EPOCHS takes an int or None (notebook 01 declares "
-            "TEACHER_EPOCHS: int = None); got 'abc' (text). For example: -p TEACHER_EPOCHS=3.",
+            "TEACHER_EPOCHS: int = None); got 'abc' (text). For example: -p TEACHER_EPOCHS=15.",
         ),
         (["-p", "TEACHER_EPOCHS=2.5"], "EPOCHS takes an int or None (notebook 01 declares"),
         (["-p", "TEACHER_EPOCHS=True"], "got True (a bool)"),

@@ -467,3 +467,20 @@ def test_a_weight_per_class_is_refused_with_the_keras_way(data):
     model.compile(optimizer="sgd")
     with pytest.raises(ValueError, match=r"one weight per example.*\(32, 4\).*class_weight"):
         model.fit(x, y, sample_weight=np.ones((N, CLASSES)), epochs=1, verbose=0)
+
+
+def test_the_two_loss_terms_are_reported_per_example_like_the_loss(data):
+    # 33 examples in batches of 32, and a generator whose length Keras does not know: the
+    # reported terms combine into the reported loss, as alpha weighs them.
+    x, y = data
+    x33, y33 = np.concatenate([x, x[:1]]), np.concatenate([y, y[:1]])
+    model = DistillModel(dense(seed=1), dense(seed=2), alpha=0.3)
+    model.compile(optimizer="sgd")
+    scores = model.evaluate(x33, y33, batch_size=32, verbose=0, return_dict=True)
+    combined = 0.3 * scores["student_loss"] + 0.7 * scores["distillation_loss"]
+    np.testing.assert_allclose(scores["loss"], combined, rtol=1e-5)
+    batches = ((x[i : i + 8], y[i : i + 8]) for i in range(0, N, 8))
+    streamed = model.evaluate(batches, verbose=0, return_dict=True)
+    whole = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
+    for name in ("loss", "student_loss", "distillation_loss"):
+        np.testing.assert_allclose(streamed[name], whole[name], rtol=1e-5)

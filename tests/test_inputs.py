@@ -438,3 +438,45 @@ def test_the_plots_refuse_what_they_would_draw_wrong():
 def test_a_list_parameter_of_the_wrong_type_gets_an_example_it_accepts(tmp_path):
     with pytest.raises(runner.UsageError, match=r"For example: -p STUDENT_HIDDEN=\[128\]\."):
         runner.plan_run(only="03", parameters=["STUDENT_HIDDEN=128"], out=tmp_path / "out")
+
+
+def test_the_recipes_check_their_arguments_like_the_models():
+    from kdtutor import training
+
+    assert training.build_student(16, num_classes=3).layers[-2].units == 16
+    x = np.zeros((8, 28, 28, 1), np.float32)
+    teacher = training.build_teacher("cnn", num_classes=10)
+    with pytest.raises(ValueError, match=r"targets\[0\] is 20"):
+        training.train_distilled_student(x, np.arange(8) + 20, teacher, epochs=1)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_int8_calibration_data_must_be_finite(value):
+    import keras
+
+    from kdtutor import litert
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    data = np.full((10, 4), value, np.float32)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        litert.to_tflite(model, quantization="int8", representative_data=data)
+    with pytest.raises(ValueError, match="array of model inputs.*generator"):
+        litert.to_tflite(model, quantization="int8", representative_data=(row for row in data))
+
+
+def test_the_setup_call_refuses_a_stem_record_would_refuse_and_expands_home(tmp_path, monkeypatch):
+    from kdtutor.series import setup
+
+    with pytest.raises(ValueError, match="two digits then snake case"):
+        setup.start("my_notebook", {}, quiet=True)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    run = setup.start("06_mine", {"RESULTS_DIR": "~/res", "SEED": None}, quiet=True)
+    assert run.seed == 0 and run.record({"a": 1}) == tmp_path / "res" / "results.json"
+
+
+def test_a_hand_edited_nan_in_the_results_file_is_refused(tmp_path):
+    from kdtutor.series import results
+
+    (tmp_path / "results.json").write_text('{"01_teacher_training": {"teacher_accuracy": NaN}}')
+    with pytest.raises(results.ResultsFileError, match="not valid JSON.*NaN"):
+        results.load(tmp_path)

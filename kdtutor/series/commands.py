@@ -143,7 +143,10 @@ def report_command(args) -> int:
 
 def handout_command(args) -> int:
     """``kdtutor handout DIR``: the class's notebooks (or nbgrader's source version)."""
+    from kdtutor import _quiet
     from kdtutor.series import handout
+
+    _quiet.import_tensorflow()  # the teacher's cache imports Keras: without its start-up noise
 
     try:
         written = handout.write_handout(

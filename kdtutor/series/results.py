@@ -151,6 +151,10 @@ def validate(results, path="results.json", *, fix: str = _REPAIR) -> dict:
     return results
 
 
+def _refuse_constant(name: str):
+    raise json.JSONDecodeError(f"{name} is not a number the report can show", name, 0)
+
+
 def load(results_dir) -> dict:
     """Return the contents of ``<results_dir>/results.json`` (``{}`` if there is none yet).
 
@@ -161,7 +165,7 @@ def load(results_dir) -> dict:
     if not path.exists():
         return {}
     try:
-        results = json.loads(path.read_text())
+        results = json.loads(path.read_text(), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ResultsFileError(
             f"{path} is not valid JSON ({error}); move it aside or delete it and re-run."

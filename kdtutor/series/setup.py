@@ -127,6 +127,11 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
 
     import kdtutor
 
+    if not results.NOTEBOOK_STEM.match(stem):  # record() needs it, at the notebook's end
+        raise ValueError(
+            f"`stem` must be the notebook's file name without .ipynb, two digits then snake "
+            f"case, e.g. '06_my_experiment'; got {stem!r}."
+        )
     versions = kdtutor.check_versions()
     profile = parameters.get("PROFILE", "quick")
     known = set(profiles.PROFILES.get(profile, {}))
@@ -140,10 +145,13 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
     for name, value in parameters.items():
         if name.isupper() and name.lower() in profiles.RULES:
             profiles.check_value(name, value, dataset=settings["dataset"])
-    seed = int(parameters.get("SEED", 0))
+    seed = int(parameters.get("SEED") or 0)  # None: the default seed, 0
     results_dir = parameters.get("RESULTS_DIR", "../runs/latest")
-    results_dir = _scratch_folder("kdtutor-results-") if results_dir is None else Path(results_dir)
-    artifacts_dir = Path(parameters.get("ARTIFACTS_DIR", "../artifacts"))
+    if results_dir is None:
+        results_dir = _scratch_folder("kdtutor-results-")
+    else:
+        results_dir = Path(results_dir).expanduser()
+    artifacts_dir = Path(parameters.get("ARTIFACTS_DIR", "../artifacts")).expanduser()
     if parameters.get("ARTIFACTS_READ_ONLY", False):
         artifacts_dir = _scratch_copy(artifacts_dir)
     keras.utils.set_random_seed(seed)
