@@ -52,6 +52,8 @@ def check_positive_ints(values, argument: str) -> tuple[int, ...]:
     """
     if isinstance(values, numbers.Integral) and not isinstance(values, bool):
         values = (values,)
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        values = tuple(values.tolist())
     if isinstance(values, str) or not isinstance(values, Sequence) or not values:
         raise ValueError(
             f"`{argument}` must be a non-empty sequence of positive integers, e.g. (128,); "

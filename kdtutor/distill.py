@@ -177,8 +177,7 @@ class DistillModel(keras.Model):
         _inputs.check_models(teacher, student)
         self.teacher, self.student = teacher, student
         self.teacher.trainable = False  # Keras then leaves its weights out of the gradients
-        # Variables, not floats: a traced step reads their current value (callbacks may set it).
-        fixed = {"dtype": "float32", "trainable": False, "autocast": False}
+        fixed = {"dtype": "float32", "trainable": False, "autocast": False}  # callbacks may set
         self._temperature = keras.Variable(_check_temperature(temperature), **fixed, name="T")
         self._alpha = keras.Variable(_check_alpha(alpha), **fixed, name="alpha")
         self._alpha_is_zero = self.alpha == 0  # decides, when a step is traced, if labels are due
@@ -271,11 +270,12 @@ class DistillModel(keras.Model):
         weights = _inputs.per_example_weights(sample_weight)
         if weights is not None:  # Keras' "sum_over_batch_size": weighted sum / batch size
             hard, soft = hard * weights, soft * weights
-        student_loss, soft_loss = ops.mean(hard), ops.mean(soft)
-        examples = ops.shape(student_logits)[0]  # weigh batches by size, as Keras' `loss`
+        examples = ops.shape(student_logits)[0]  # batches weigh by size, as in Keras' `loss`
+        size = ops.maximum(ops.cast(examples, "float32"), 1.0)  # an empty batch adds 0, not NaN
+        student_loss, soft_loss = ops.sum(hard) / size, ops.sum(soft) / size
         self.student_loss_tracker.update_state(student_loss, sample_weight=examples)
         self.distillation_loss_tracker.update_state(soft_loss, sample_weight=examples)
-        alpha = ops.convert_to_tensor(self._alpha)
+        alpha = self._alpha.value  # read when the step runs: a callback may have changed it
         return _replica_share(alpha * student_loss + (1.0 - alpha) * soft_loss)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):

@@ -57,18 +57,21 @@ def _as_bytes(data, argument: str) -> bytes:
 
 
 def _calibration_samples(model, representative_data, num_calibration: int) -> np.ndarray:
-    if not hasattr(representative_data, "__len__"):
+    if not hasattr(representative_data, "__len__") or not hasattr(
+        representative_data, "__getitem__"
+    ):
         raise ValueError(
             "`representative_data` must be an array of model inputs (e.g. dataset.x_train); "
             f"got a {type(representative_data).__name__}. Collect a generator's batches first."
         )
-    data = np.asarray(representative_data, dtype=np.float32)
-    if not np.all(np.isfinite(data)):
+    data = np.asarray(representative_data, dtype=np.float64)
+    if not np.all(np.isfinite(data)) or np.abs(data).max(initial=0) > 1e30:
         raise ValueError(
-            "`representative_data` holds NaN or infinite values, which the int8 calibration "
-            "cannot turn into scales (the converter then returns a float model, or crashes). "
-            "Pass finite model inputs, e.g. dataset.x_train."
+            "`representative_data` holds NaN, infinite or huge (over 1e30) values, which the "
+            "int8 calibration cannot turn into scales (the converter then returns a float "
+            "model, or crashes). Pass model inputs in their usual range, e.g. dataset.x_train."
         )
+    data = data.astype(np.float32)
     expected = None
     inputs = getattr(model, "inputs", None)
     if inputs and len(inputs) == 1:

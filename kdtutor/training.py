@@ -191,8 +191,10 @@ def train_distilled_student(
     from kdtutor.distill import LABELS_KEY, DistillModel
 
     labels = targets.get(LABELS_KEY) if isinstance(targets, dict) else targets
-    if labels is not None:  # checked, not changed (one-hot rows stay rows for the loss)
+    if labels is not None:  # checked; one-hot rows stay rows for the loss, lists become arrays
         check_class_ids(labels, num_classes, "targets")
+        if isinstance(targets, list):
+            targets = np.asarray(targets)
     student = build_student(hidden_units, num_classes=num_classes, seed=seed)
     distiller = DistillModel(teacher, student, temperature=temperature, alpha=alpha)
     distiller.compile(optimizer=keras.optimizers.Adam(learning_rate), metrics=["accuracy"])

@@ -484,3 +484,19 @@ def test_the_two_loss_terms_are_reported_per_example_like_the_loss(data):
     whole = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
     for name in ("loss", "student_loss", "distillation_loss"):
         np.testing.assert_allclose(streamed[name], whole[name], rtol=1e-5)
+
+
+def test_an_empty_batch_adds_nothing_to_the_losses(data):
+    x, y = data
+
+    def batches():
+        yield x[:8], y[:8]
+        yield x[:0], y[:0]
+        yield x[8:16], y[8:16]
+
+    model = DistillModel(dense(seed=1), dense(seed=2))
+    model.compile(optimizer="sgd")
+    streamed = model.evaluate(batches(), verbose=0, return_dict=True)
+    whole = model.evaluate(x[:16], y[:16], batch_size=8, verbose=0, return_dict=True)
+    for name in ("loss", "student_loss", "distillation_loss"):
+        np.testing.assert_allclose(streamed[name], whole[name], rtol=1e-5)

@@ -235,10 +235,10 @@ def test_the_command_exits_2_with_one_line_and_writes_nothing(tmp_path, monkeypa
         ("TEMPERATURE=0.01", "TEMPERATURE=0.0"),
         ("ALPHA=0", "ALPHA=-0.01"),
         ("ALPHA=1", "ALPHA=1.01"),
-        ("STUDENT_IMAGES=10", "STUDENT_IMAGES=9"),
+        ("STUDENT_IMAGES=13", "STUDENT_IMAGES=9"),  # 10-12: see the test of settings together
         ("STUDENT_IMAGES=4000", "STUDENT_IMAGES=4001"),
         ("BATCH_SIZE=1", "BATCH_SIZE=0"),
-        ("VALIDATION_SIZE=3990", "VALIDATION_SIZE=3991"),
+        ("VALIDATION_SIZE=3960", "VALIDATION_SIZE=3991"),  # 3961-3990: see settings together
     ],
 )
 def test_the_ends_of_each_range_are_where_the_notebooks_say(inside, outside, tmp_path):
@@ -458,7 +458,7 @@ def test_int8_calibration_data_must_be_finite(value):
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     data = np.full((10, 4), value, np.float32)
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(ValueError, match="NaN, infinite or huge"):
         litert.to_tflite(model, quantization="int8", representative_data=data)
     with pytest.raises(ValueError, match="array of model inputs.*generator"):
         litert.to_tflite(model, quantization="int8", representative_data=(row for row in data))
@@ -480,3 +480,53 @@ def test_a_hand_edited_nan_in_the_results_file_is_refused(tmp_path):
     (tmp_path / "results.json").write_text('{"01_teacher_training": {"teacher_accuracy": NaN}}')
     with pytest.raises(results.ResultsFileError, match="not valid JSON.*NaN"):
         results.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "parameters", [["STUDENT_IMAGES=10"], ["VALIDATION_SIZE=3990"], ["STUDENT_IMAGES=12"]]
+)
+def test_settings_notebook_03_cannot_use_together_are_refused_up_front(tmp_path, parameters):
+    # 03 compares recipes on the same share of the images left after validation: 10 of the
+    # 4,000 with 800 held out leave 8; 12 leave round(9.6) = 10, which is enough.
+    if parameters == ["STUDENT_IMAGES=12"]:
+        runner.plan_run(only="03", parameters=parameters, out=tmp_path / "out")
+        return
+    with pytest.raises(runner.UsageError, match=r"leaves notebook 03's recipe comparison \d "):
+        runner.plan_run(only="03", parameters=parameters, out=tmp_path / "out")
+
+
+def test_calibration_data_must_be_an_array_in_range():
+    import keras
+    import tensorflow as tf
+
+    from kdtutor import litert
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    dataset = tf.data.Dataset.from_tensor_slices(np.zeros((10, 4), np.float32)).batch(5)
+    with pytest.raises(ValueError, match="array of model inputs"):
+        litert.to_tflite(model, quantization="int8", representative_data=dataset)
+    huge = np.r_[np.full((5, 4), -3e38, np.float32), np.full((5, 4), 3e38, np.float32)]
+    with pytest.raises(ValueError, match="huge"):
+        litert.to_tflite(model, quantization="int8", representative_data=huge)
+
+
+def test_widths_as_an_array_and_labels_as_a_list_are_taken():
+    from kdtutor import training
+
+    assert training.build_student(np.array([16, 8]), num_classes=3).count_params() > 0
+    x, y = np.zeros((8, 28, 28, 1), np.float32), list(range(8))
+    teacher = training.build_teacher("cnn", num_classes=10)
+    distiller, _ = training.train_distilled_student(x, y, teacher, epochs=1, batch_size=8)
+    assert distiller.student.built
+
+
+def test_the_setup_call_refuses_odd_stems_and_no_cache_folder():
+    from pathlib import Path
+
+    from kdtutor.series import setup
+
+    for stem in (Path("06_x"), "06_x\n"):
+        with pytest.raises(ValueError, match="two digits then snake case"):
+            setup.start(stem, {}, quiet=True)
+    with pytest.raises(ValueError, match="ARTIFACTS_DIR must name the folder"):
+        setup.start("06_x", {"ARTIFACTS_DIR": None, "RESULTS_DIR": None}, quiet=True)

@@ -302,6 +302,26 @@ def check_value(name: str, value, *, dataset: str | None = None):
     return value
 
 
+def check_together(settings: dict, *, dataset: str | None = None) -> None:
+    """Refuse settings that pass their own rules but not together (``settings``: resolved).
+
+    Notebook 03 compares recipes on the train split less the validation part, with the same
+    share of images as its students see: ``student_images / train * (train - validation)``
+    images, which must hold one per class.
+    """
+    from kdtutor.data import TRAIN_IMAGES
+
+    train = TRAIN_IMAGES.get(dataset or settings.get("dataset"), TRAIN_IMAGES["mnist-5k"])
+    images, validation = settings.get("student_images") or train, settings.get("validation_size")
+    if isinstance(validation, int) and round(images / train * (train - validation)) < NUM_CLASSES:
+        raise ValueError(
+            f"STUDENT_IMAGES={images} with VALIDATION_SIZE={validation} leaves notebook 03's "
+            f"recipe comparison {round(images / train * (train - validation))} images (the "
+            f"same share of the {train - validation:,} images left after validation); it needs "
+            f"at least {NUM_CLASSES}, one per class. Raise STUDENT_IMAGES or lower VALIDATION_SIZE."
+        )
+
+
 def _check_number(value, name: str, rule: Rule) -> None:
     check_real(
         value, name, low=rule.low, high=rule.high, low_open=rule.low_open,

@@ -152,7 +152,7 @@ def plan_run(
     """
     from kdtutor._checks import check_output_folder
     from kdtutor.data import DATASET_NAMES, offline_sources
-    from kdtutor.series.profiles import PROFILES, check_value
+    from kdtutor.series.profiles import PROFILES, check_together, check_value
 
     if profile not in PROFILES:
         raise UsageError(f"Unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}.")
@@ -194,6 +194,13 @@ def plan_run(
             check_value(name, value, dataset=used)
         except ValueError as error:
             raise UsageError(f"-p {texts[name].strip()}: {error}") from None
+    if any(nb.stem.startswith("03") for nb in selected):
+        overrides = {name.lower(): value for name, value in parsed.items() if value is not None}
+        settings = {**PROFILES[profile], **overrides}
+        try:
+            check_together(settings, dataset=used)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
 
     source = offline_sources().get(used)
     if source is None and not allow_download:

@@ -127,7 +127,7 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
 
     import kdtutor
 
-    if not results.NOTEBOOK_STEM.match(stem):  # record() needs it, at the notebook's end
+    if not isinstance(stem, str) or not results.NOTEBOOK_STEM.fullmatch(stem):  # record() needs it
         raise ValueError(
             f"`stem` must be the notebook's file name without .ipynb, two digits then snake "
             f"case, e.g. '06_my_experiment'; got {stem!r}."
@@ -145,12 +145,19 @@ def start(stem: str, parameters: dict, *, quiet: bool = False) -> NotebookRun:
     for name, value in parameters.items():
         if name.isupper() and name.lower() in profiles.RULES:
             profiles.check_value(name, value, dataset=settings["dataset"])
+    if stem.startswith("03"):
+        profiles.check_together(settings, dataset=settings["dataset"])
     seed = int(parameters.get("SEED") or 0)  # None: the default seed, 0
     results_dir = parameters.get("RESULTS_DIR", "../runs/latest")
     if results_dir is None:
         results_dir = _scratch_folder("kdtutor-results-")
     else:
         results_dir = Path(results_dir).expanduser()
+    if parameters.get("ARTIFACTS_DIR", "") is None:
+        raise ValueError(
+            "ARTIFACTS_DIR must name the folder of the model cache (e.g. '../artifacts'); None "
+            "is not a folder. For a cache that is never written, set ARTIFACTS_READ_ONLY = True."
+        )
     artifacts_dir = Path(parameters.get("ARTIFACTS_DIR", "../artifacts")).expanduser()
     if parameters.get("ARTIFACTS_READ_ONLY", False):
         artifacts_dir = _scratch_copy(artifacts_dir)
