@@ -33,6 +33,11 @@ _KNOWN = re.compile(
 )
 
 
+def is_known_chatter(line: str) -> bool:
+    """True for a line of one of the known start-up messages (see the module docstring)."""
+    return bool(_KNOWN.match(line))
+
+
 def logs_wanted() -> bool:
     """True when the user asked TensorFlow for its logs (``TF_CPP_MIN_LOG_LEVEL`` 0 or 1)."""
     return os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1")

@@ -109,7 +109,9 @@ def run_check(
     verdict = lines.pop() if lines and lines[-1].startswith(_VERDICT) else ""
     printed = "".join(f"{line}\n" for line in lines)
     if not verdict.startswith(f"{_VERDICT} {token} "):
-        tail = done.stderr.strip().splitlines()
+        from kdtutor._quiet import is_known_chatter  # TensorFlow's start-up lines say nothing
+
+        tail = [line for line in done.stderr.strip().splitlines() if not is_known_chatter(line)]
         why = tail[-1] if tail else f"exit code {done.returncode}, no verdict"
         return False, printed + f"Not graded: the grading process failed ({why}).\n"
     return verdict == f"{_VERDICT} {token} passed", printed
@@ -120,9 +122,6 @@ def _main(path: str, check_override: str = "") -> None:
     import pickle
 
     token = sys.stdin.read().strip()
-    from kdtutor import _quiet
-
-    _quiet.import_tensorflow()  # so a failure's last line of stderr is not TensorFlow's chatter
     import kdtutor.exercises
 
     checks = {name: getattr(kdtutor.exercises, name) for name in kdtutor.exercises.__all__}
