@@ -57,7 +57,9 @@ def known_chatter_filtered():
             yield
     finally:
         kept = [
-            line for line in captured.getvalue().splitlines(keepends=True) if not _KNOWN.match(line)
+            line
+            for line in captured.getvalue().splitlines(keepends=True)
+            if not is_known_chatter(line)
         ]
         if kept:
             sys.stderr.write("".join(kept))
