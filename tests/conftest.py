@@ -129,7 +129,11 @@ def visit(browser):
 
 
 def pytest_collection_modifyitems(items):
-    """Mark every test that asks for the ``browser`` fixture ``browser`` (-m "not browser")."""
+    """Mark every test that asks for the ``browser`` fixture ``browser``, and every browser
+    or notebooks test ``slow`` too: the README's ``pytest`` (``-m "not slow"`` in
+    pyproject.toml) leaves them to ``pytest -m slow``, which ``.ci/run`` runs after it."""
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("browser") or item.get_closest_marker("notebooks"):
+            item.add_marker(pytest.mark.slow)

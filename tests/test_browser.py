@@ -17,6 +17,9 @@ import sys
 import nbformat
 import pytest
 
+# Every test here reads a `kdtutor run` (or drives Chromium): all slow (pytest -m slow).
+pytestmark = pytest.mark.slow
+
 STEM = "02_soft_targets_and_temperature"
 TINY_02 = ["-p", "TEACHER_EPOCHS=1"]  # plumbing, not accuracy
 FAILING = "01_failing_on_purpose"

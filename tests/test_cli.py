@@ -134,6 +134,7 @@ def tiny_run(tmp_path_factory):
     }
 
 
+@pytest.mark.slow
 def test_run_executes_the_notebook_and_records_its_results(tiny_run):
     assert tiny_run["code"] == 0, tiny_run["stderr"]
     entry = tiny_run["results"]["01_teacher_training"]
@@ -153,6 +154,7 @@ def test_run_executes_the_notebook_and_records_its_results(tiny_run):
     assert not [out for out in outputs if out["output_type"] == "error"]
 
 
+@pytest.mark.slow
 def test_run_records_its_own_timings_next_to_the_notebooks(tiny_run):
     run = tiny_run["results"]["_run"]
     own = tiny_run["results"]["01_teacher_training"]["seconds"]
@@ -177,6 +179,7 @@ def test_run_records_its_own_timings_next_to_the_notebooks(tiny_run):
     assert (tiny_run["out"] / "logs" / "01_teacher_training.kernel.log").exists()
 
 
+@pytest.mark.slow
 def test_run_shows_progress_and_a_summary(tiny_run):
     stdout = tiny_run["stdout"]
     assert "[1/1] 01_teacher_training: Training the teacher" in stdout
@@ -187,6 +190,7 @@ def test_run_shows_progress_and_a_summary(tiny_run):
     assert "Kernel is running over TCP" not in stdout + tiny_run["stderr"]  # in the log
 
 
+@pytest.mark.slow
 def test_run_writes_a_report_with_the_recorded_numbers(tiny_run):
     accuracy = tiny_run["results"]["01_teacher_training"]["teacher_accuracy"]
     shown = f"{100 * accuracy:.2f} %"
@@ -200,6 +204,7 @@ def test_run_writes_a_report_with_the_recorded_numbers(tiny_run):
     assert "not run (notebook 04)" in page
 
 
+@pytest.mark.slow
 def test_a_failing_notebook_stops_the_run_and_names_the_cell(tmp_path):
     # Every value `-p` can set is checked before the run (a bad SEED no longer reaches the
     # notebook), so notebook 01 gets a cell that fails, right after its Setup cell.
@@ -590,7 +595,7 @@ def test_results_record_refuses_what_the_report_could_not_read(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["run"], ["list"], ["doctor"], ["report"], ["datasets"], ["handout"]]
+    "command", [[], ["run"], ["list"], ["doctor"], ["report"], ["datasets"], ["handout"], ["book"]]
 )
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -100,6 +100,7 @@ print(json.dumps({"replicas": mirrored.num_replicas_in_sync,
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_devices_matches_one_device():
     result = run_script(MIRRORED)
     assert result["replicas"] == 2
@@ -157,6 +158,7 @@ print(json.dumps({"loss": loss, "compute_loss": [compute_loss, reference],
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("jax") is None,
     reason="JAX is not installed: `pip install 'jax~=0.10.2'` runs DistillModel on Keras' JAX "

@@ -299,7 +299,10 @@ def test_nbgrader_grades_four_students_and_cannot_be_fooled(tmp_path):
                 cell.source = answers[grade_id]
         nbformat.write(nb, folder / f"{STEM}.ipynb")
 
-    code, log = _nbgrader("autograde", STEM, "--force", cwd=course)
+    # The replaced builtin leaves the fooling student's kernel alive but deaf: autograde
+    # waits for it until Execute.timeout. The course's 600 s are for 03's and 05's training
+    # cells; 02's longest cell takes about 3 s, so 30 s stop the deaf kernel sooner.
+    code, log = _nbgrader("autograde", STEM, "--force", "--Execute.timeout=30", cwd=course)
     assert code == 0, log[-3000:]
 
     from nbgrader.api import Gradebook

@@ -43,6 +43,7 @@ SAVE = """
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "order",
     ["from kdtutor import DistillModel\nimport keras", "import keras\nimport kdtutor.distill"],
@@ -92,6 +93,7 @@ def test_import_kdtutor_is_plain():
     assert result.stdout.split("\n")[:2] == ["heavy []", "True"], result.stdout
 
 
+@pytest.mark.slow
 def test_the_series_setup_imports_tensorflow_quietly():
     # The Setup cell of every notebook imports kdtutor.series.setup first, then Keras: the
     # C++ start-up lines of TensorFlow must not reach the notebook's stored outputs.

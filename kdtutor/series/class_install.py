@@ -21,7 +21,8 @@ __all__ = ["WHEELS", "build_wheel", "student_requirements"]
 WHEELS = "wheels"  # the handout's folder for the kdtutor wheel (and an offline wheelhouse)
 # Only kdtutor's own developers need these (tests, lint, browser and workflow checks, the
 # wheel build); nbgrader only an nbgrader course (students fetch and submit with it).
-_DEVELOPER_ONLY = {"pytest", "nbval", "ruff", "playwright", "check-jsonschema", "zizmor"}
+_DEVELOPER_ONLY = {"pytest", "pytest-xdist", "nbval", "ruff", "playwright", "check-jsonschema"}
+_DEVELOPER_ONLY |= {"zizmor", "sphinx", "myst-nb", "myst-parser", "sphinx-book-theme"}
 _BUILD_ONLY = {"setuptools", "wheel"}
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 

@@ -10,6 +10,8 @@
 - ``kdtutor datasets``: which datasets load offline on this machine and from where.
 - ``kdtutor handout DIR``: the notebooks as a class receives them, or with ``--nbgrader`` the
   instructor's nbgrader source version (see :mod:`kdtutor.series.handout`).
+- ``kdtutor book``: the series as a static website, from the committed notebooks or a run's
+  (see :mod:`kdtutor.series.book`).
 - ``kdtutor --version``.
 
 Exit codes: 0 success; 1 a notebook failed or a claim of its prose did not hold
@@ -28,6 +30,7 @@ import sys
 from kdtutor.data import DATASET_NAMES
 from kdtutor.series import notebooks
 from kdtutor.series.commands import (
+    book_command,
     datasets_command,
     handout_command,
     list_command,
@@ -214,6 +217,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     handout.add_argument("--notebooks", metavar="DIR", help=argparse.SUPPRESS)
     handout.set_defaults(handler=handout_command)
+
+    book = commands.add_parser(
+        "book",
+        help="build the series as a website (a book) that reads offline",
+        formatter_class=formatter,
+        description=(
+            "Build the series as a static website: a landing page, one chapter per notebook\n"
+            "with its stored outputs (never executed again), the instructors' guide, the run's\n"
+            "report (with --from) and the kdtutor package's API, with navigation, search and\n"
+            "each notebook's .ipynb to download. The site loads nothing from the network: open\n"
+            "its index.html from the folder, a USB stick or any web server."
+        ),
+        epilog=(
+            "examples:\n"
+            "  kdtutor book                         the committed notebooks -> book/_build/html\n"
+            "  kdtutor book --from runs/ci          a run's notebooks and report -> runs/ci/book\n"
+            "  kdtutor book --out /media/usb/kdtutor\n"
+            "exit codes: 0 ok, 1 the build failed, 2 bad arguments"
+        ),
+    )
+    book.add_argument(
+        "--from",
+        dest="source",
+        metavar="RUN_DIR",
+        help="a `kdtutor run` output folder: its executed notebooks and report (default: the "
+        "committed notebooks in notebooks/)",
+    )
+    book.add_argument(
+        "--out",
+        metavar="DIR",
+        help="the site's folder, new, empty or an earlier book, which is replaced (default: "
+        "book/_build/html, or RUN_DIR/book with --from)",
+    )
+    book.set_defaults(handler=book_command)
     return parser
 
 

@@ -1,9 +1,9 @@
-"""What ``kdtutor run / list / datasets / report / handout`` do with their parsed arguments.
+"""What ``kdtutor run / list / datasets / report / handout / book`` do with their parsed arguments.
 
 Each ``*_command(args)`` calls the module that does the work (:mod:`kdtutor.series.runner`,
-:mod:`kdtutor.series.report`, :mod:`kdtutor.series.handout`), prints its outcome and returns
-the exit code (see :mod:`kdtutor.series.cli`); ``kdtutor doctor`` is
-:mod:`kdtutor.series.doctor`.
+:mod:`kdtutor.series.report`, :mod:`kdtutor.series.handout`, :mod:`kdtutor.series.book`),
+prints its outcome and returns the exit code (see :mod:`kdtutor.series.cli`); ``kdtutor
+doctor`` is :mod:`kdtutor.series.doctor`.
 """
 
 from __future__ import annotations
@@ -180,4 +180,22 @@ def handout_command(args) -> int:
             f"Students, in {out}: python3 -m venv .venv, activate it, "
             "pip install -r requirements.txt, then jupyter lab .  (README.md, offline too)"
         )
+    return 0
+
+
+def book_command(args) -> int:
+    """``kdtutor book``: the series as a static website, from the committed notebooks or a run."""
+    from kdtutor.series import book
+
+    try:
+        source, out = book.check_arguments(args.source, args.out)
+    except notebooks.UsageError as error:
+        return usage_error("book", str(error))
+    print(f"kdtutor book: {source} -> {out}", flush=True)
+    try:
+        index = book.build_book(source, out)
+    except RuntimeError as error:
+        print(f"kdtutor book: error: {error}", file=sys.stderr)
+        return 1
+    print(f"The book: {index}  (open it in a browser; the folder reads offline)")
     return 0
