@@ -2,9 +2,10 @@
 
 The loss follows Hinton, Vinyals & Dean (2015), "Distilling the Knowledge in a
 Neural Network": the student matches the teacher's *softened* class
-probabilities ``softmax(logits / T)``, and the soft term is multiplied by
-``T**2`` so that its gradients keep the same scale whatever the temperature.
-Taught in notebooks 02 (the softened softmax) and 03 (the loss and the distiller).
+probabilities ``softmax(logits / T)``, and the soft term is multiplied by ``T**2`` so that its
+gradients do not vanish as the temperature rises (at large T they approach logit
+matching; at small T they are smaller). Taught in notebooks 02 (the softened softmax,
+the loss and its gradient) and 03 (the distiller).
 
 Everything is written with ``keras.ops``; the tests run it on the TensorFlow and
 JAX backends. ``DistillModel`` overrides only Keras' public hooks (``compute_loss``,
@@ -96,11 +97,13 @@ def distillation_loss(teacher_logits, student_logits, temperature: float):
     ``q = softmax(student_logits / T)`` the student's softened predictions;
     both logits have shape ``(batch, num_classes)`` and are cast to float32
     (also under mixed precision). The ``T**2`` factor (Hinton et al. 2015) keeps
-    the soft gradients' scale independent of T: the gradient with respect to the
-    student logits is ``T * (q - p) / batch``. Computed from log-softmaxes, so it
-    is stable for large logits; ``temperature`` may be at most ``MAX_TEMPERATURE``
-    (float32 accuracy). Returns a float32 scalar tensor (0 when the student
-    matches the teacher). Taught in notebook 03.
+    the soft gradients from vanishing as T rises: the gradient with respect to the
+    student logits is ``T * (q - p) / batch``, which tends to logit matching at
+    large T and is smaller at small T (it is not independent of T). Computed from
+    log-softmaxes, so it is stable for large logits; ``temperature`` may be at
+    least ``MIN_TEMPERATURE`` and at most ``MAX_TEMPERATURE`` (float32 accuracy).
+    Returns a float32 scalar tensor (0 when the student matches the teacher).
+    Taught in notebook 02; notebook 03 trains with it.
     """
     temperature = _check_temperature(temperature)
     teacher_logits = ops.convert_to_tensor(teacher_logits, dtype="float32")

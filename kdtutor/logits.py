@@ -4,7 +4,8 @@ Distillation divides *logits* by the temperature; probabilities that already wen
 a softmax cannot be softened afterwards. A model shows its final softmax in its layers
 (:func:`ends_in_softmax`, removed by :func:`strip_softmax`), or only in its values, when
 ``keras.ops.softmax`` is applied inside ``call()``: :func:`refuse_probabilities` looks at
-the values. Taught in notebook 03.
+the values. Notebook 01 checks its teacher with :func:`ends_in_softmax`; ``DistillModel``
+refuses teachers and students that output probabilities, naming the fix.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def strip_softmax(model):
     rebuilt with no activation. A bare layer such as ``Dense(10,
     activation="softmax")`` is rebuilt the same way. All weights are copied, so
     the copy's ``softmax(output)`` equals the original's output. A model that
-    does not end in a softmax is returned unchanged. Taught in notebook 03.
+    does not end in a softmax is returned unchanged.
     """
     path = _path_to_softmax(model)
     if not path:
