@@ -1,7 +1,7 @@
 """Sphinx configuration of the series as a book (``kdtutor book`` builds it).
 
 ``kdtutor book`` (:mod:`kdtutor.series.book`) copies this folder, the notebooks, the
-instructors' guide and a run's report into one source folder and builds it there. The site
+instructors' guide and a run's report into one temporary source folder and builds it there. The site
 needs no network, neither to build nor to read: the notebooks are never executed (their
 stored outputs are shown), math is MathML written at build time, the search shows no page
 summaries (fetching them fails on file://), and nothing is loaded from a CDN.
@@ -10,12 +10,13 @@ summaries (fetching them fails on file://), and nothing is loaded from a CDN.
 import inspect
 
 project = "kdtutor"
+author = "the kdtutor authors"  # the footer's "By ..." line
 html_title = "kdtutor: knowledge distillation, step by step"
 
 extensions = [
     "myst_nb",  # the notebooks and the Markdown pages (MyST)
     "sphinx.ext.autodoc",  # the API page, from the docstrings
-    "kdtutor.series.book",  # html_math_renderer "mathml"; links to what the book leaves out
+    "kdtutor.series.book_site",  # html_math_renderer "mathml"; links to what the book leaves out
 ]
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 
@@ -29,7 +30,7 @@ myst_heading_anchors = 3  # the instructors' guide links to its own sections
 # --- math without JavaScript ---
 html_math_renderer = "mathml"
 
-# --- the API page: kdtutor.__all__, in its order, with the package's own docstrings ---
+# --- the API page: kdtutor.__all__ and the modules the chapters call, with their docstrings ---
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_inherit_docstrings = False  # DistillModel's Keras hooks: Keras' docs are not ours

@@ -3,11 +3,16 @@ network, then read in a real browser (headless Chromium) from file://, offline.
 
 One in-process build, with every socket connection refused, feeds the checks of the site:
 each page loads with no console error and no request outside its folder, the sidebar and
-the prev/next links reach every chapter, search finds a word of notebook 04 alone, math is
-MathML the browser lays out, images decode, and each chapter's download link serves its
-notebook. One ``kdtutor book --from`` of a small run folder (a notebook whose code would
-raise, a report) shows that nothing is executed. The browser tests skip without Playwright
-or a Chromium (see conftest.py); the checks of the files themselves always run.
+the prev/next links reach every chapter (the instructors' guide last), search finds a word
+of notebook 04 alone, math is MathML the browser lays out, printed lines wrap and wide
+tables scroll, images decode, and each chapter's download link serves its notebook. One
+``kdtutor book --from`` of a small run folder (a notebook whose code would raise, a report)
+shows that nothing is executed. Small books of one-cell chapters show that a folder is
+replaced only when it holds an earlier book and nothing else, only once the new book is
+complete (an interrupted or failed build leaves it as it was), and that warnings name the
+user's files. The browser tests skip without Playwright or a Chromium (see conftest.py);
+the checks of the files themselves always run. Every test that builds a book is slow; the
+refusals of bad arguments are not.
 """
 
 import os
@@ -17,11 +22,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import dataclasses
 import html
 import io
+import json
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -37,7 +44,7 @@ pytestmark = pytest.mark.filterwarnings(
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(notebooks.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-OTHER_PAGES = ["instructors.html", "api.html"]
+OTHER_PAGES = ["api.html", "instructors.html"]  # the guide last: not "next" after 05
 
 # Every <img> of the page, and whether the browser decoded it.
 IMAGES_JS = """() => [...document.images].map(image => ({
@@ -102,18 +109,28 @@ def title(lesson: Path) -> str:
 
 
 def text_of(page: Path) -> str:
-    """A built page's text: its tags removed, its entities decoded."""
-    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+    """A built page's text: its tags removed, its entities decoded, its quotes straight (the
+    HTML writer curls them)."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+    return text.translate(str.maketrans("\u2018\u2019\u201c\u201d", "''\"\""))
 
 
 # --- the build -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_build_makes_no_network_request_and_no_warning(built):
     assert built.connections == []
     assert built.warnings == "", built.warnings
 
 
+@pytest.mark.slow
+def test_the_build_writes_nothing_outside_its_folder(built):
+    """MyST-NB writes jupyter_execute/ next to Sphinx's output folder: in the temporary one."""
+    assert [path.name for path in built.site.parent.iterdir()] == [built.site.name]
+
+
+@pytest.mark.slow
 def test_the_book_has_every_page_and_no_solutions(built):
     pages = {path.name for path in built.site.glob("*.html")}
     assert {"index.html", "search.html", *OTHER_PAGES, *map(chapter, LESSONS)} <= pages
@@ -121,44 +138,157 @@ def test_the_book_has_every_page_and_no_solutions(built):
     assert not list(built.site.rglob("*solutions*")) and not list(built.site.rglob("answer_key*"))
 
 
-def test_the_api_page_documents_every_public_name(built):
+@pytest.mark.slow
+def test_the_api_page_documents_every_public_name_and_the_modules_the_chapters_call(built):
     import kdtutor
+    from kdtutor import compare, training
 
     api = (built.site / "api.html").read_text()
-    missing = [name for name in kdtutor.__all__ if f'id="kdtutor.{name}"' not in api]
-    assert missing == [], f"kdtutor.__all__ names not on the API page: {missing}"
+    names = [f"kdtutor.{name}" for name in kdtutor.__all__]
+    names += [f"kdtutor.compare.{name}" for name in compare.__all__]
+    names += [f"kdtutor.training.{name}" for name in training.__all__]
+    missing = [name for name in names if f'id="{name}"' not in api]
+    assert missing == [], f"not on the API page: {missing}"
     assert "Built-in immutable sequence" not in api  # DATASET_NAMES without tuple's docstring
+    lesson = next(path for path in LESSONS if path.name.startswith("03_"))
+    assert "compare_paired(" in lesson.read_text()  # what a learner of 03 looks up
 
 
-class _ResourceLinks(HTMLParser):
-    """The URLs a page loads by itself (scripts, styles, images, frames, media)."""
+@pytest.mark.slow
+def test_the_footer_names_the_authors(built):
+    pages = sorted(built.site.glob("*.html"))
+    assert [page.name for page in pages if "Author name not set" in page.read_text()] == []
+    assert "By the kdtutor authors" in text_of(built.site / "index.html")
+
+
+def printed(lesson: Path) -> str:
+    """What the notebook's cells printed (their stream and text outputs), as one text."""
+    cells = nbformat.read(lesson, as_version=4).cells
+    return "\n".join(
+        output.get("text", "") or output.get("data", {}).get("text/plain", "")
+        for cell in cells if cell.cell_type == "code" for output in cell.outputs
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_landing_page_says_what_the_chapters_print(built):
+    landing = " ".join(text_of(built.site / "index.html").split())
+    split = r"([\d,]+) real MNIST digits \(([\d,]+) to train, ([\d,]+) to test\)"
+    found = re.search(split, landing)
+    assert found, "the landing page does not say how the quick profile's digits are split"
+    total, train, test = (int(number.replace(",", "")) for number in found.groups())
+    first = printed(LESSONS[0])
+    assert total == train + test and f"train: images ({train}," in first
+    assert f" in {test:,} test images" in first
+    # 05 removes the digit from the student's images; it learns part of it, not all of it
+    last = printed(next(path for path in LESSONS if path.name.startswith("05_")))
+    assert re.search(r"transfer set: [\d,]+ images, 0 of digit \d", last)
+    assert "never saw labelled it can learn from the teacher's logits" in landing
+    assert "from soft targets alone" not in landing
+    assert "from a checkout of the kdtutor repository" in landing
+
+
+@pytest.mark.slow
+def test_the_instructors_guide_comes_last_with_a_note_for_learners(built):
+    def next_page(page: str) -> str | None:
+        link = re.search(r'<a class="right-next"\s+href="([^"]+)"', (built.site / page).read_text())
+        return link and page_name(link.group(1))
+
+    assert next_page(chapter(LESSONS[-1])) == "api.html"  # the Reference follows the chapters
+    assert next_page("api.html") == "instructors.html" and next_page("instructors.html") is None
+    guide = " ".join(text_of(built.site / "instructors.html").split())
+    note = (
+        "For instructors This page holds short answers to the discussion questions; "
+        "learners: do the chapters' exercises first."
+    )
+    assert note in guide
+    assert guide.index(note) < guide.index("For an instructor who teaches")  # its first words
+    assert "learners: do the chapters" not in (ROOT / "docs" / "instructors.md").read_text()
+
+
+class _RemoteLoads(HTMLParser):
+    """The URLs outside the site that a page loads by itself: scripts, styles, images (also
+    ``srcset``), frames and media, and ``url()``/``@import`` in ``<style>`` and ``style=``."""
 
     LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src",
-             "audio": "src", "embed": "src", "object": "data", "link": "href"}  # fmt: skip
+             "audio": "src", "embed": "src", "object": "data", "link": "href",
+             "track": "src"}  # fmt: skip
+    REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
 
     def __init__(self):
         super().__init__()
         self.urls = []
+        self._in_style = False
 
     def handle_starttag(self, tag, attrs):
-        attribute = self.LOADS.get(tag)
-        if attribute and dict(attrs).get(attribute):
-            self.urls.append(f"<{tag}> {dict(attrs)[attribute]}")
+        attrs = {name: value or "" for name, value in attrs}
+        url = attrs.get(self.LOADS.get(tag, ""), "")
+        if self.REMOTE.match(url):
+            self.urls.append(f"<{tag}> {url}")
+        for candidate in attrs.get("srcset", "").split(","):
+            if self.REMOTE.match(candidate):
+                self.urls.append(f"<{tag} srcset> {candidate.strip()}")
+        self.urls += [f"<{tag} style> {url}" for url in remote_in_css(attrs.get("style", ""))]
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.urls += [f"<style> {url}" for url in remote_in_css(data)]
 
 
-def test_no_page_or_stylesheet_loads_anything_from_outside_the_site(built):
-    outside = re.compile(r"^(https?:)?//", re.IGNORECASE)
+def remote_in_css(text: str) -> list[str]:
+    """The remote URLs of ``url(...)`` and ``@import`` in a stylesheet's text."""
+    urls = re.findall(r"url\(\s*['\"]?((?:https?:)?//[^'\")\s]+)", text, re.IGNORECASE)
+    return urls + re.findall(r"@import\s+['\"]((?:https?:)?//[^'\"]+)", text, re.IGNORECASE)
+
+
+def remote_hosts(text: str) -> list[str]:
+    """String literals of a script or stylesheet that name a host: something it could load.
+    The XML namespaces (``http://www.w3.org/2000/svg``) are names, never fetched."""
+    found = re.findall(r"""["'`]((?:https?:)?//[a-z0-9-]+(?:\.[a-z0-9-]+)+[^"'`\s]*)""", text, re.I)
+    return [url for url in found if not re.match(r"https?://www\.w3\.org/", url)]
+
+
+def remote_loads(page: str) -> list[str]:
+    links = _RemoteLoads()
+    links.feed(page)
+    return links.urls
+
+
+def test_the_scan_for_remote_resources_finds_each_kind():
+    """The scan below would find what a theme could slip in: a test that cannot fail is none."""
+    page = """<html><head><script src="https://cdn.example.org/x.js"></script>
+        <style>.a { background: url("//fonts.example.org/f.woff2") }</style></head>
+        <body><img src="_images/a.png" srcset="_images/a.png 1x, https://example.org/b.png 2x">
+        <div style="background-image: url(https://example.org/c.png)">text</div>
+        <svg xmlns="http://www.w3.org/2000/svg"></svg><a href="https://example.org/">a link</a>
+        <style>@import "https://example.org/d.css";</style></body></html>"""
+    assert remote_loads(page) == [
+        "<script> https://cdn.example.org/x.js",
+        "<style> //fonts.example.org/f.woff2",
+        "<img srcset> https://example.org/b.png 2x",
+        "<div style> https://example.org/c.png",
+        "<style> https://example.org/d.css",
+    ]
+    script = """const svg = "http://www.w3.org/2000/svg"; fetch('https://api.example.org/q');"""
+    assert remote_hosts(script) == ["https://api.example.org/q"]
+
+
+@pytest.mark.slow
+def test_no_page_script_or_stylesheet_loads_anything_from_outside_the_site(built):
     for page in sorted(built.site.rglob("*.html")):
-        links = _ResourceLinks()
-        links.feed(page.read_text())
-        remote = [url for url in links.urls if outside.match(url.split(" ", 1)[1])]
-        assert remote == [], f"{page.name} loads from the network: {remote}"
-    for stylesheet in built.site.rglob("*.css"):
-        text = stylesheet.read_text(errors="replace")
-        assert not re.search(r"url\(\s*['\"]?(https?:)?//", text), stylesheet
-        assert not re.search(r"@import\s+(url\()?\s*['\"]?(https?:)?//", text), stylesheet
+        assert remote_loads(page.read_text()) == [], f"{page.name} loads from the network"
+    shipped = [*built.site.rglob("*.css"), *built.site.rglob("*.js")]
+    assert len(shipped) > 10  # the theme's, Sphinx's, MyST-NB's and the book's own
+    for path in shipped:
+        text = path.read_text(errors="replace")
+        assert remote_in_css(text) == [] and remote_hosts(text) == [], path
 
 
+@pytest.mark.slow
 def test_each_chapter_offers_its_notebook_file(built):
     for lesson in LESSONS:
         served = built.site / "_sources" / lesson.name
@@ -253,6 +383,40 @@ def test_math_is_mathml_that_the_browser_lays_out(built, visit):
     assert seen.page.locator("script[src*='mathjax' i], script[src*='katex' i]").count() == 0
 
 
+# What of a cell's output the reader cannot see: a printed block wider than its box (it must
+# wrap), or a table wider than the article that is not in a box of its own that scrolls
+# sideways. Also how many tables are wider than their column (and so scroll).
+HIDDEN_OUTPUT_JS = """() => {
+  const article = document.querySelector('article');
+  const right = article.getBoundingClientRect().right + 1, hidden = [], scrolling = [];
+  for (const pre of article.querySelectorAll('.cell_output pre'))
+    if (pre.scrollWidth > pre.clientWidth)
+      hidden.push(`printed ${pre.scrollWidth}px in ${pre.clientWidth}px: ${pre.innerText}`);
+  for (const table of article.querySelectorAll('table')) {
+    const width = table.getBoundingClientRect().width;
+    let box = table.parentElement;
+    while (box !== article && !/auto|scroll/.test(getComputedStyle(box).overflowX))
+      box = box.parentElement;
+    if (box !== article && box.getBoundingClientRect().right <= right) {
+      if (width > box.clientWidth + 1) scrolling.push(box.scrollWidth);
+    } else if (table.getBoundingClientRect().right > right)
+      hidden.push(`table ${width}px: ${table.innerText.slice(0, 60)}`);
+  }
+  return {hidden, scrolling}; }"""
+
+
+def test_printed_lines_wrap_and_wide_tables_scroll_in_their_own_box(built, visit):
+    seen = visit(page_url(built.site, "index.html"))
+    seen.page.set_viewport_size({"width": 1300, "height": 900})  # a laptop: three columns
+    scrolling = []
+    for lesson in LESSONS:
+        seen.page.goto(page_url(built.site, chapter(lesson)))
+        found = seen.page.evaluate(HIDDEN_OUTPUT_JS)
+        assert found["hidden"] == [], f"{lesson.name}: {found['hidden']}"
+        scrolling += found["scrolling"]
+    assert scrolling, "no table is wider than its column: the scrolling is not tested"  # 04's
+
+
 def test_the_download_link_of_a_chapter_serves_its_notebook(built, visit):
     page = visit(page_url(built.site, "index.html")).page
     for lesson in LESSONS:
@@ -300,6 +464,130 @@ def test_a_book_from_a_run_shows_stored_outputs_and_executes_nothing(tmp_path):
     assert "report.html" in (run / "book" / "index.html").read_text()  # in the contents
 
 
+# --- small books: what --out may hold, and what a failed build leaves ------------------------
+
+
+def tiny_chapter(path: Path, words: str = "the first edition") -> Path:
+    """A one-cell chapter with a stored output, quick to build: its H1 names its stem."""
+    notebook = nbformat.v4.new_notebook(metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    })  # fmt: skip
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(f"# {path.stem}\n\nA small chapter: {words}."),
+        nbformat.v4.new_code_cell("print(6 * 7)", execution_count=1, outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="42\n")
+        ]),
+    ]  # fmt: skip
+    nbformat.write(notebook, path)
+    return path
+
+
+def tiny_run(folder: Path) -> Path:
+    """A run folder: two small chapters and a report whose link has no target (a warning)."""
+    folder.mkdir()
+    tiny_chapter(folder / "01_first.ipynb")
+    tiny_chapter(folder / "02_second.ipynb")
+    (folder / "report.md").write_text("# The report\n\nSee [the plan](nosuch).\n")
+    return folder
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*")) if path.is_file()
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_book(tmp_path_factory):
+    """A book of :func:`tiny_run`, built in this process: its run folder, site and warnings."""
+    run = tiny_run(tmp_path_factory.mktemp("small") / "run")
+    warnings = io.StringIO()
+    book.build_book(run, run.parent / "site", warnings=warnings)
+    return run, run.parent / "site", warnings.getvalue()
+
+
+@pytest.fixture
+def earlier_book(small_book, tmp_path):
+    """A copy of :func:`small_book`'s run folder and site, for a test to build over."""
+    run, site, _ = small_book
+    shutil.copytree(run, tmp_path / "run")
+    shutil.copytree(site, tmp_path / "site", symlinks=True)
+    return tmp_path / "run", tmp_path / "site"
+
+
+@pytest.mark.slow
+def test_warnings_name_the_users_files_not_the_temporary_copies(small_book):
+    run, site, warnings = small_book
+    assert f"{run / 'report.md'}:3" in warnings and "nosuch" in warnings, warnings
+    assert "kdtutor-book-" not in warnings and tempfile.gettempdir() not in warnings.replace(
+        str(run.parent), ""
+    ), warnings  # fmt: skip
+    assert sorted(path.name for path in run.parent.iterdir()) == ["run", "site"]
+
+
+@pytest.mark.slow
+def test_a_folder_is_replaced_only_when_it_holds_an_earlier_book_and_nothing_else(
+    earlier_book, capsys
+):
+    run, site = earlier_book
+    marker = json.loads((site / ".kdtutor-book.json").read_text())
+    assert {"index.html", "01_first.html", "_static"} <= set(marker["entries"])
+    (site / "notes.txt").write_text("mine")
+    assert cli.main(["book", "--from", str(run), "--out", str(site)]) == 2
+    error = capsys.readouterr().err
+    assert "files it did not write (notes.txt)" in error and error.count("\n") == 1, error
+    assert (site / "notes.txt").read_text() == "mine"
+
+    (site / "notes.txt").unlink()
+    (run / "02_second.ipynb").unlink()
+    tiny_chapter(run / "01_first.ipynb", "the second edition")
+    assert cli.main(["book", "--from", str(run), "--out", str(site)]) == 0, capsys.readouterr()
+    assert "the second edition" in text_of(site / "01_first.html")
+    assert not (site / "02_second.html").exists()  # replaced whole, not written over
+    assert sorted(path.name for path in site.parent.iterdir()) == ["run", "site"]
+
+
+@pytest.mark.slow
+def test_an_interrupted_or_failed_build_leaves_the_earlier_book_as_it_was(
+    earlier_book, capsys, monkeypatch
+):
+    from sphinx.application import Sphinx
+
+    run, site = earlier_book
+    before = files_of(site)
+    arguments = ["book", "--from", str(run), "--out", str(site)]
+
+    def interrupt(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Sphinx, "build", interrupt)
+        try:
+            code = cli.main(arguments)
+        except KeyboardInterrupt:
+            code = "KeyboardInterrupt escaped"
+    assert code == 130
+    assert capsys.readouterr().err == f"kdtutor book: interrupted; {site} is unchanged\n"
+    assert files_of(site) == before
+
+    staged = book.stage
+
+    def stage_no_chapter(source, target):  # a build whose chapters vanished from its sources
+        pages = staged(source, target)
+        for copy in [copy for copy in pages if copy.suffix == ".ipynb"]:
+            copy.unlink()
+            del pages[copy]
+        return pages
+
+    monkeypatch.setattr(book, "stage", stage_no_chapter)
+    assert cli.main(arguments) == 1
+    assert "rendered no page for any chapter" in capsys.readouterr().err
+    assert files_of(site) == before
+    assert sorted(path.name for path in site.parent.iterdir()) == ["run", "site"]
+
+
 # --- bad arguments --------------------------------------------------------------------------
 
 
@@ -311,21 +599,89 @@ def test_bad_arguments_are_refused_with_one_line_and_exit_code_2(tmp_path, capsy
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("someone's files")
+    sphinx_build = tmp_path / "sphinx"  # another project's Sphinx output, with the user's notes
+    sphinx_build.mkdir()
+    (sphinx_build / ".buildinfo").write_text("# Sphinx build info version 1\n")
+    (sphinx_build / "notes.txt").write_text("someone's files")
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny_chapter(run / "01_first.ipynb")
+    not_json = tmp_path / "not_json"
+    not_json.mkdir()
+    (not_json / "01_first.ipynb").write_text("print('a script, not a notebook')\n")
+    no_cells = tmp_path / "no_cells"
+    no_cells.mkdir()
+    (no_cells / "01_first.ipynb").write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}')
+    unnumbered = tmp_path / "unnumbered"
+    unnumbered.mkdir()
+    tiny_chapter(unnumbered / "First steps.ipynb")
+    tiny_chapter(unnumbered / "1_first.ipynb")
     cases = [
         (["--from", str(empty)], "holds no numbered notebooks"),
+        (["--from", str(unnumbered)], "1_first.ipynb, 'First steps.ipynb' are not named lower"),
         (["--from", str(tmp_path / "missing")], "is not a folder"),
+        (["--from", ""], "--from is empty"),
+        (["--out", ""], "--out is empty"),
+        (["--from", str(not_json)], "01_first.ipynb is not a notebook (NotJSONError"),
+        (["--from", str(no_cells)], "01_first.ipynb is not a notebook (ValidationError"),
         (["--out", str(a_file / "site")], "is a file, not a folder"),
         (["--out", str(a_file)], "exists and is not a folder"),
-        (["--out", str(busy)], "holds files that are not an earlier book"),
+        (["--out", str(busy)], "holds files and no book of kdtutor book (notes.txt)"),
+        (["--out", str(sphinx_build)], "holds files and no book of kdtutor book (.buildinfo"),
+        (["--from", str(run), "--out", str(run)], "is or holds the notebooks' folder"),
+        (["--from", str(run), "--out", str(tmp_path)], "is or holds the notebooks' folder"),
+        (["--out", str(ROOT / "book" / "site")], "the repository's book/"),
+        (["--out", str(ROOT / "book")], "the repository's book/"),
+        (["--out", str(ROOT / "notebooks" / "site")], "the repository's notebooks/"),
+        (["--from", str(run), "--out", str(ROOT)], "the repository's notebooks/"),
     ]
     for arguments, message in cases:
         assert cli.main(["book", *arguments]) == 2, arguments
         captured = capsys.readouterr()
         assert captured.out == ""
-        assert captured.err.startswith("kdtutor book: error: ") and message in captured.err
+        assert captured.err.startswith("kdtutor book: error: ") and message in captured.err, (
+            arguments, captured.err,
+        )  # fmt: skip
         assert captured.err.count("\n") == 1, captured.err
-    assert (busy / "notes.txt").is_file() and list(busy.iterdir()) == [busy / "notes.txt"]
+    assert files_of(busy) == {"notes.txt": b"someone's files"}
+    assert set(files_of(sphinx_build)) == {".buildinfo", "notes.txt"}
+    assert not (ROOT / "book" / "site").exists() and not (ROOT / "notebooks" / "site").exists()
+
+
+def test_an_earlier_book_with_nothing_else_in_it_may_be_replaced(tmp_path):
     earlier = tmp_path / "earlier"
-    earlier.mkdir()
-    (earlier / ".buildinfo").write_text("# Sphinx build info version 1\n")
-    assert book.check_arguments(None, earlier)[1] == earlier  # an earlier book is replaced
+    (earlier / "_static").mkdir(parents=True)
+    (earlier / "index.html").write_text("<html></html>")
+    (earlier / "_static" / "book.css").write_text("")
+    written = {"entries": ["_static", "_static/book.css", "index.html"], "by": "kdtutor book"}
+    (earlier / ".kdtutor-book.json").write_text(json.dumps(written))
+    assert book.check_arguments(None, earlier)[1] == earlier
+    (earlier / "_static" / "mine.css").write_text("")  # the user's, among the book's files
+    with pytest.raises(notebooks.UsageError, match=r"files it did not write \(_static/mine.css\)"):
+        book.check_arguments(None, earlier)
+
+
+def test_the_committed_notebooks_default_to_book_build_html(monkeypatch, tmp_path):
+    """Also when named with --from: the site never goes into the repository's notebooks/."""
+    monkeypatch.setattr(book, "DEFAULT_OUT", tmp_path / "html")
+    monkeypatch.chdir(ROOT)
+    for source in (None, "notebooks", str(ROOT / "notebooks")):
+        assert book.check_arguments(source) == (notebooks.NOTEBOOKS_DIR, tmp_path / "html")
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny_chapter(run / "01_first.ipynb")
+    assert book.check_arguments(run) == (run, run / "book")
+
+
+def test_notebooks_not_named_as_chapters_are_named_on_stderr(tmp_path, capsys, monkeypatch):
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny_chapter(run / "01_first.ipynb")
+    for name in ("My notes.ipynb", "2_draft.ipynb", "03_Über.ipynb"):
+        tiny_chapter(run / name)
+    monkeypatch.setattr(book, "build_book", lambda source, out: out / "index.html")
+    assert cli.main(["book", "--from", str(run)]) == 0
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("kdtutor book: skipped "), error
+    assert all(name in error for name in ("My notes.ipynb", "2_draft.ipynb", "03_Über.ipynb"))
+    assert "NN_name.ipynb" in error and "lowercase" in error

@@ -3,49 +3,132 @@
 :func:`build_book` copies what the book shows into a temporary source folder, never
 touching the originals: the Sphinx configuration and pages of ``book/``, the numbered
 notebooks (the committed ones, or a ``kdtutor run`` folder's executed ones), the
-instructors' guide (``docs/instructors.md``) and, from a run, its ``report.md`` with its
-figures. Sphinx (MyST-NB, sphinx-book-theme) then renders them as they are: notebooks are
-never executed, the build makes no network request, and the site loads nothing from
+instructors' guide (``docs/instructors.md``, last, with a note for learners) and, from a
+run, its ``report.md`` with its figures. Sphinx (MyST-NB, sphinx-book-theme, and the
+book's own extension :mod:`kdtutor.series.book_site`) renders them as they are: notebooks
+are never executed, the build makes no network request, and the site loads nothing from
 outside its folder, so it reads from file:// (a USB stick) too.
 
-The module is also the book's Sphinx extension (``extensions`` in ``book/conf.py``): it
-registers the math renderer ``mathml``, which writes LaTeX as MathML at build time
-(latex2mathml, as the run's HTML copies do), so formulas need no script.
+Everything is built in the temporary folder (MyST-NB writes ``jupyter_execute/`` next to
+Sphinx's output folder: there too) and only a complete site is put in place of ``--out``,
+by renames next to it. A failed or interrupted build leaves ``--out`` as it was, and a
+folder is replaced only when it holds a book this command wrote and nothing else (its
+``.kdtutor-book.json`` lists what it wrote).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
-import posixpath
 import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from kdtutor.series.html_export import _mathml
+from kdtutor.series import book_site
 from kdtutor.series.notebooks import NOTEBOOKS_DIR, REPO_ROOT, UsageError
 from kdtutor.series.results import NOTEBOOK_STEM
 
-__all__ = ["BOOK_DIR", "DEFAULT_OUT", "build_book", "check_arguments", "stage", "setup"]
+__all__ = [
+    "BOOK_DIR", "DEFAULT_OUT", "MARKER", "NAMING",
+    "build_book", "check_arguments", "skipped_notebooks", "stage",
+]  # fmt: skip
 
 BOOK_DIR = REPO_ROOT / "book"  # conf.py and the pages that are not notebooks
 DEFAULT_OUT = BOOK_DIR / "_build" / "html"  # the site built from the committed notebooks
 INSTRUCTORS_GUIDE = REPO_ROOT / "docs" / "instructors.md"
 REPORT = "report.md"
+MARKER = ".kdtutor-book.json"  # in a built site: the files and folders the build wrote
+NAMING = "lowercase NN_name.ipynb (two digits, _, then a-z, 0-9 or _)"  # a chapter's name
+INSTRUCTORS_NOTE = """
+```{admonition} For instructors
+This page holds short answers to the discussion questions; learners: do the chapters'
+exercises first.
+```
+"""
 
 
-def _numbered_notebooks(folder: Path) -> list[Path]:
-    return [path for path in sorted(folder.glob("*.ipynb")) if NOTEBOOK_STEM.match(path.stem)]
+def _notebooks(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The folder's numbered notebooks (the chapters) and its other ``.ipynb`` files."""
+    found = sorted(folder.glob("*.ipynb"))
+    numbered = [path for path in found if NOTEBOOK_STEM.match(path.stem)]
+    return numbered, [path for path in found if path not in numbered]
+
+
+def skipped_notebooks(folder) -> list[str]:
+    """The names of the ``.ipynb`` files in ``folder`` that are no chapter (see ``NAMING``)."""
+    return [path.name for path in _notebooks(Path(folder))[1]]
+
+
+def _names(paths, most: int = 3) -> str:
+    """``a, b, c and 2 more``: files (their names) or relative paths (strings), quoted if spaced."""
+    names = [path if isinstance(path, str) else path.name for path in paths]
+    names = [repr(name) if " " in name else name for name in names]
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
+def _notebook_problem(path: Path) -> str | None:
+    """Why ``path`` is no notebook MyST-NB can show, in one line; ``None`` if it is one."""
+    import nbformat
+    from nbformat import reader
+
+    try:  # nbformat.read would log a validation error at length on stderr: validate here
+        notebook = nbformat.convert(reader.reads(path.read_text(encoding="utf-8")), 4)
+        nbformat.validate(notebook)
+    except Exception as error:  # not JSON, not UTF-8, not a notebook's structure, unreadable
+        text = " ".join(str(getattr(error, "message", None) or error).split())
+        return f"{type(error).__name__}: {text[:150]}{'...' if len(text) > 150 else ''}"
+    return None
+
+
+def _entries(folder: Path) -> set[str]:
+    """Every file and folder under ``folder``, as POSIX paths relative to it (links unfollowed)."""
+    found = set()
+    for parent, folders, files in os.walk(folder):
+        for name in [*folders, *files]:
+            found.add((Path(parent) / name).relative_to(folder).as_posix())
+    return found
+
+
+def _not_replaceable(out: Path) -> str | None:
+    """Why the folder ``out`` may not be replaced by a book, or ``None`` when it may: it is
+    missing, empty, or holds a book this command wrote and nothing else."""
+    if not out.is_dir() or not (names := sorted(path.name for path in out.iterdir())):
+        return None
+    try:  # without the marker, nothing under out is walked: it may be a home folder
+        written = set(json.loads((out / MARKER).read_text())["entries"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return (
+            f"--out {out} holds files and no book of kdtutor book ({_names(names)}); give a "
+            "new or empty folder: only a folder holding an earlier book and nothing else is "
+            "replaced."
+        )
+    if foreign := sorted(_entries(out) - written - {MARKER}):
+        return (
+            f"--out {out} holds an earlier book and files it did not write "
+            f"({_names(foreign)}); move them out, or give a new or empty folder."
+        )
+    return None
+
+
+def _where(path: Path) -> str:
+    try:
+        return f"{path.relative_to(REPO_ROOT)}/"
+    except ValueError:
+        return str(path)
 
 
 def check_arguments(source=None, out=None) -> tuple[Path, Path]:
     """Return the notebooks' folder and the site's folder of a build, both absolute.
 
     ``source`` must be a folder holding numbered notebooks (``NN_name.ipynb``; ``None``: the
-    committed ones); ``out`` (``None``: ``book/_build/html``, or ``<source>/book`` for a
-    run) must be writable and new, empty or an earlier book. Raises
+    committed ones), each a valid notebook; ``out`` (``None``: ``book/_build/html`` for the
+    committed notebooks, else ``<source>/book``) must be writable, outside the notebooks'
+    folder and the repository's ``notebooks/`` and ``book/`` sources, and new, empty or an
+    earlier book with nothing else in it. Nothing is written. Raises
     :class:`~kdtutor.series.notebooks.UsageError` saying what is wrong and what to give.
     """
     from kdtutor._checks import check_output_folder
@@ -55,48 +138,88 @@ def check_arguments(source=None, out=None) -> tuple[Path, Path]:
             f"No book sources at {BOOK_DIR}: kdtutor book works from a checkout of the "
             "repository (pip install -r requirements.txt installs kdtutor in editable mode)."
         )
-    if source is None:
-        folder, out = NOTEBOOKS_DIR, DEFAULT_OUT if out is None else out
-    else:
-        folder = Path(os.path.expanduser(os.fspath(source))).resolve()
-        out = folder / "book" if out is None else out
-        if not folder.is_dir():
-            raise UsageError(
-                f"--from {folder} is not a folder; give the output folder of a `kdtutor run` "
-                "(it holds the executed NN_name.ipynb notebooks)."
-            )
-    if not _numbered_notebooks(folder):
+    for flag, given in (("--from", source), ("--out", out)):
+        if given is not None and not os.fspath(given).strip():
+            raise UsageError(f"{flag} is empty; give a folder, or leave {flag} out (its default).")
+    folder = NOTEBOOKS_DIR if source is None else Path(os.path.expanduser(source)).resolve()
+    where = f"--from {folder}" if source is not None else str(folder)
+    if not folder.is_dir():
         raise UsageError(
-            f"{'--from ' if source else ''}{folder} holds no numbered notebooks "
-            "(NN_name.ipynb); give the output folder of a `kdtutor run`, e.g. "
-            "kdtutor book --from runs/ci."
+            f"{where} is not a folder; give the output folder of a `kdtutor run` "
+            "(it holds the executed NN_name.ipynb notebooks)."
         )
+    numbered, skipped = _notebooks(folder)
+    if not numbered:
+        hint = f": {_names(skipped, 5)} are not named {NAMING}; rename them, or" if skipped else ";"
+        raise UsageError(
+            f"{where} holds no numbered notebooks (NN_name.ipynb){hint} give the output "
+            "folder of a `kdtutor run`, e.g. kdtutor book --from runs/ci."
+        )
+    for path in numbered:
+        if problem := _notebook_problem(path):
+            raise UsageError(
+                f"{where}: {path.name} is not a notebook ({problem}); re-run it or remove it "
+                "from the folder."
+            )
+    if out is None:
+        out = DEFAULT_OUT if folder == NOTEBOOKS_DIR else folder / "book"
+    site = Path(os.path.expanduser(out)).resolve()
+    if site == folder or folder.is_relative_to(site):
+        raise UsageError(
+            f"--out {site} is or holds the notebooks' folder {folder}, which the book would "
+            f"replace; give a folder outside it (the default is {_where(folder / 'book')})."
+        )
+    for sources in (NOTEBOOKS_DIR, BOOK_DIR):
+        if (site.is_relative_to(sources) and not site.is_relative_to(BOOK_DIR / "_build")) or (
+            sources.is_relative_to(site)
+        ):
+            raise UsageError(
+                f"--out {site} is or holds the repository's {_where(sources)}, which the next "
+                f"build would copy or replace; give {_where(DEFAULT_OUT)} (the default) or a "
+                "folder outside the repository."
+            )
     try:
-        out = check_output_folder(out, "--out")
+        site = check_output_folder(site, "--out")
     except ValueError as error:
         raise UsageError(str(error)) from None
-    if out.is_dir() and any(out.iterdir()) and not (out / ".buildinfo").is_file():
+    if site.is_dir() and os.path.ismount(site):
         raise UsageError(
-            f"--out {out} holds files that are not an earlier book; give a new or empty "
-            "folder (the book in an earlier book's folder is replaced)."
+            f"--out {site} is a mount point (a USB stick?), which cannot be replaced; give a "
+            f"folder inside it, e.g. {site / 'kdtutor'}."
         )
-    return folder, out
+    if site.is_dir() and not os.access(site.parent, os.W_OK):
+        raise UsageError(
+            f"--out {site}: its parent folder cannot be written, and the new book is put next "
+            "to it first, then in its place; give a folder in a folder you can write."
+        )
+    if problem := _not_replaceable(site):
+        raise UsageError(problem)
+    return folder, site
 
 
-def stage(source, target) -> list[Path]:
-    """Copy the book's sources into the new folder ``target``; return the pages copied.
+def stage(source, target) -> dict[Path, Path]:
+    """Copy the book's sources into the new folder ``target``; return its pages, each staged
+    copy with the file it copies (the originals are never written).
 
     ``source`` is a folder of numbered notebooks: the committed ones (``notebooks/``, whose
     ``solutions/`` never come) or a ``kdtutor run`` folder, whose ``report.md`` and its
-    ``report_*.png`` figures come too.
+    ``report_*.png`` figures come too. The instructors' guide (last in the navigation:
+    ``book/index.md``) gets a note for learners under its title.
     """
     source, target = Path(source), Path(target)
-    shutil.copytree(BOOK_DIR, target, ignore=shutil.ignore_patterns("_build", "__pycache__"))
-    pages = [target / "index.md", target / "api.md"]
-    for path in [*_numbered_notebooks(source), INSTRUCTORS_GUIDE]:
-        pages.append(Path(shutil.copy2(path, target / path.name)))
+    # what a build leaves in book/: its output, MyST-NB's copies, a swap next to --out
+    ignore = shutil.ignore_patterns("_build", "__pycache__", ".kdtutor-*", "jupyter_execute")
+    shutil.copytree(BOOK_DIR, target, ignore=ignore)
+    pages = {target / name: BOOK_DIR / name for name in ("index.md", "api.md")}
+    for path in [*_notebooks(source)[0], INSTRUCTORS_GUIDE]:
+        pages[Path(shutil.copy2(path, target / path.name))] = path
+    guide = target / INSTRUCTORS_GUIDE.name
+    text = guide.read_text(encoding="utf-8")
+    title = re.search(r"^# .*\n", text, re.MULTILINE)
+    at = title.end() if title else 0
+    guide.write_text(text[:at] + INSTRUCTORS_NOTE + text[at:], encoding="utf-8")
     if (source / REPORT).is_file():
-        pages.append(Path(shutil.copy2(source / REPORT, target / REPORT)))
+        pages[Path(shutil.copy2(source / REPORT, target / REPORT))] = source / REPORT
         for figure in sorted(source.glob("report_*.png")):
             shutil.copy2(figure, target / figure.name)
     else:  # the landing page's table of contents lists the report's page: not in this book
@@ -109,9 +232,10 @@ def build_book(source=None, out=None, *, warnings=None) -> Path:
     """Build the book into ``out`` and return the path of its ``index.html``.
 
     ``source``: a ``kdtutor run`` output folder, or ``None`` for the committed notebooks;
-    ``out``: the site's folder; see :func:`check_arguments` for both. A book already in
-    ``out`` is replaced. Sphinx's warnings go to ``warnings`` (a text stream, default
-    ``sys.stderr``). Raises :class:`~kdtutor.series.notebooks.UsageError` for bad arguments
+    ``out``: the site's folder; see :func:`check_arguments` for both. An earlier book in
+    ``out`` is replaced once the new one is complete; until then ``out`` is unchanged.
+    Sphinx's warnings go to ``warnings`` (a text stream, default ``sys.stderr``), naming the
+    original files. Raises :class:`~kdtutor.series.notebooks.UsageError` for bad arguments
     and ``RuntimeError`` when the build fails.
     """
     source, out = check_arguments(source, out)
@@ -130,109 +254,67 @@ def build_book(source=None, out=None, *, warnings=None) -> Path:
     warnings = warnings or sys.stderr
     if not warnings.isatty():
         nocolor()
-    if (out / ".buildinfo").is_file():
-        shutil.rmtree(out)  # an earlier book: this one may not have all of its pages
     with tempfile.TemporaryDirectory(prefix="kdtutor-book-") as scratch:
-        srcdir = Path(scratch) / "source"
-        stage(source, srcdir)
+        srcdir, site = Path(scratch) / "source", Path(scratch) / "site"
+        pages = stage(source, srcdir)
+        warned = book_site.OriginalPaths(warnings, {srcdir: BOOK_DIR, **pages})
         status = io.StringIO()
         try:
             with patch_docutils(srcdir), docutils_namespace():
                 app = Sphinx(
-                    srcdir, srcdir, out, Path(scratch) / "doctrees", "html",
-                    status=status, warning=warnings, freshenv=True,
+                    srcdir, srcdir, site, Path(scratch) / "doctrees", "html",
+                    status=status, warning=warned, freshenv=True,
                 )  # fmt: skip
                 app.build(force_all=True)
         except Exception as error:
             raise RuntimeError(
-                f"Sphinx could not build the book: {type(error).__name__}: {error}"
+                f"Sphinx could not build the book: {type(error).__name__}: "
+                f"{warned.original(str(error))}"
             ) from error
         if app.statuscode:
-            raise RuntimeError(f"Sphinx could not build the book:\n{status.getvalue()}")
+            raise RuntimeError(
+                f"Sphinx could not build the book:\n{warned.original(status.getvalue())}"
+            )
+        chapters = [copy for copy in pages if copy.suffix == ".ipynb"]
+        missing = [pages[copy] for copy in chapters if not (site / f"{copy.stem}.html").is_file()]
+        if not chapters or missing:
+            raise RuntimeError(
+                f"Sphinx rendered no page for {_names(missing) or 'any chapter'} (its warnings "
+                "above say why); --out is unchanged."
+            )
+        written = {"by": "kdtutor book", "entries": sorted(_entries(site))}
+        (site / MARKER).write_text(json.dumps(written, indent=0))
+        _put_in_place(site, out)
     return out / "index.html"
 
 
-# --- the Sphinx extension: math as MathML, links to what the book does not hold ----------
+def _put_in_place(site: Path, out: Path) -> None:
+    """Replace ``out`` by the complete ``site``, by renames in ``out``'s parent folder.
 
-
-def _visit_math(translator, node) -> None:
-    from docutils import nodes
-
-    translator.body.append(translator.starttag(node, "span", "", CLASS="math notranslate"))
-    translator.body.append(_mathml(node.astext(), "inline") + "</span>")
-    raise nodes.SkipNode
-
-
-def _visit_displaymath(translator, node) -> None:
-    from docutils import nodes
-    from sphinx.util.math import get_node_equation_number
-
-    translator.body.append(translator.starttag(node, "div", CLASS="math notranslate"))
-    if node.get("number"):
-        number = get_node_equation_number(translator, node)
-        translator.body.append(f'<span class="eqno">({number})</span>')
-    # Sphinx's convention: formulas separated by a blank line are shown one under the other.
-    for part in filter(str.strip, node.astext().split("\n\n")):
-        translator.body.append(_mathml(part, "block"))
-    translator.body.append("</div>\n")
-    raise nodes.SkipNode
-
-
-def _links_outside_the_book():
-    """A post-transform for the links MyST cannot resolve, run just before its own.
-
-    The pages were written for the repository: they link to files the book leaves out on
-    purpose (``solutions/NN_name.ipynb``, ``answer_key.md``: a learner's site holds no
-    answers; ``results/full/``), to a chapter a partial run did not execute, to a run's
-    ``NN_name.html`` copies and to anchors written as raw HTML (``<a id="q1"></a>``).
-    A link to a page of the book (``NN_name.html``) or to an anchor of the page becomes a
-    link there; a link to any other file becomes its text, so no link of the site is broken.
+    The site is first moved next to ``out`` (a rename, or a copy when the temporary folder
+    is on another file system, as a USB stick is); then the earlier book is renamed aside,
+    the new one renamed in, and the earlier one deleted. An interruption or error before
+    the last step puts the earlier book back. Two builds into the same ``out`` at once each
+    put a whole site there, never a mix: the last to rename wins, or, if the other's book
+    arrived between its two renames, it fails saying so and the other's book stays.
     """
-    from docutils import nodes
-    from sphinx import addnodes
-    from sphinx.transforms.post_transforms import SphinxPostTransform
-
-    class LinksOutsideTheBook(SphinxPostTransform):
-        default_priority = 8  # MyST's resolver runs at 9 and warns about what it cannot find
-        formats = ("html",)
-
-        def run(self, **kwargs) -> None:
-            raw_ids = {
-                anchor
-                for raw in self.document.findall(nodes.raw)
-                for anchor in _RAW_ID.findall(raw.astext())
-            }
-            for node in list(self.document.findall(addnodes.pending_xref)):
-                if node["reftype"] != "myst" or node["refdomain"] == "doc":
-                    continue
-                target = node["reftarget"]
-                page = posixpath.join(posixpath.dirname(node.get("refdoc", "")), target)
-                if target in raw_ids:
-                    link = nodes.reference("", "", internal=True, refid=target)
-                elif target.endswith(".html") and page.removesuffix(".html") in self.env.all_docs:
-                    # the page Sphinx writes there, as the html builder mirrors the sources
-                    link = nodes.reference("", "", internal=True, refuri=target)
-                elif Path(target).suffix or "/" in target:  # a file of the repository only
-                    node.replace_self(node[0].deepcopy())
-                    continue
-                else:
-                    continue
-                link += node[0].deepcopy()
-                node.replace_self(link)
-
-    return LinksOutsideTheBook
-
-
-_RAW_ID = re.compile(r"""<a\s[^>]*\bid=["']([^"']+)["']""")
-
-
-def setup(app) -> dict:
-    """Register the math renderer ``mathml`` (``html_math_renderer = "mathml"``) and the
-    links' post-transform (see :func:`_links_outside_the_book`)."""
-    app.add_html_math_renderer(
-        "mathml",
-        inline_renderers=(_visit_math, None),
-        block_renderers=(_visit_displaymath, None),
-    )
-    app.add_post_transform(_links_outside_the_book())
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    aside = Path(tempfile.mkdtemp(prefix=f".kdtutor-book-{out.name}-", dir=out.parent))
+    earlier = aside / "earlier"
+    try:
+        shutil.move(site, aside / "new")
+        if problem := _not_replaceable(out):  # again: files may have come in during the build
+            raise UsageError(problem)
+        if out.exists():
+            os.rename(out, earlier)
+        try:
+            os.rename(aside / "new", out)
+        except OSError as error:
+            raise RuntimeError(
+                f"the book could not be put in {out} ({error.strerror}); another build may "
+                "have written it meanwhile: build again."
+            ) from None
+    finally:
+        if earlier.exists() and not out.exists():
+            os.rename(earlier, out)
+        shutil.rmtree(aside, ignore_errors=True)

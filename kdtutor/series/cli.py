@@ -234,21 +234,23 @@ def _parser() -> argparse.ArgumentParser:
             "  kdtutor book                         the committed notebooks -> book/_build/html\n"
             "  kdtutor book --from runs/ci          a run's notebooks and report -> runs/ci/book\n"
             "  kdtutor book --out /media/usb/kdtutor\n"
-            "exit codes: 0 ok, 1 the build failed, 2 bad arguments"
+            "The site is built in a temporary folder and put in place of DIR only when\n"
+            "complete; DIR is replaced only if it holds an earlier book and nothing else.\n"
+            "exit codes: 0 ok, 1 the build failed, 2 bad arguments, 130 interrupted"
         ),
     )
     book.add_argument(
         "--from",
         dest="source",
         metavar="RUN_DIR",
-        help="a `kdtutor run` output folder: its executed notebooks and report (default: the "
-        "committed notebooks in notebooks/)",
+        help="a `kdtutor run` output folder: its executed notebooks (NN_name.ipynb; others are "
+        "skipped, saying so) and report (default: the committed notebooks in notebooks/)",
     )
     book.add_argument(
         "--out",
         metavar="DIR",
-        help="the site's folder, new, empty or an earlier book, which is replaced (default: "
-        "book/_build/html, or RUN_DIR/book with --from)",
+        help="the site's folder: new, empty, or an earlier book with nothing else in it, which "
+        "is replaced (default: book/_build/html, or RUN_DIR/book with --from a run)",
     )
     book.set_defaults(handler=book_command)
     return parser

@@ -191,11 +191,23 @@ def book_command(args) -> int:
         source, out = book.check_arguments(args.source, args.out)
     except notebooks.UsageError as error:
         return usage_error("book", str(error))
+    skipped = book.skipped_notebooks(source)
+    if skipped:
+        print(
+            f"kdtutor book: skipped {', '.join(skipped)}: a chapter's notebook is named "
+            f"{book.NAMING}",
+            file=sys.stderr,
+        )
     print(f"kdtutor book: {source} -> {out}", flush=True)
     try:
         index = book.build_book(source, out)
+    except notebooks.UsageError as error:  # --out changed while the book was built
+        return usage_error("book", str(error))
     except RuntimeError as error:
         print(f"kdtutor book: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # the new book was in a temporary folder: --out is as it was
+        print(f"kdtutor book: interrupted; {out} is unchanged", file=sys.stderr)
+        return 130
     print(f"The book: {index}  (open it in a browser; the folder reads offline)")
     return 0

@@ -1,0 +1,131 @@
+"""The book's Sphinx extension (``extensions`` in ``book/conf.py``), for ``kdtutor book``.
+
+It registers the math renderer ``mathml``, which writes LaTeX as MathML at build time
+(latex2mathml, as the run's HTML copies do), so formulas need no script, and a
+post-transform that turns the links the book cannot hold into links it holds or into text
+(see :func:`_links_outside_the_book`). :class:`OriginalPaths` is the stream Sphinx's
+warnings go through, naming the user's files. :mod:`kdtutor.series.book` stages and builds
+the book.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+from kdtutor.series.html_export import _mathml
+
+__all__ = ["OriginalPaths", "setup"]
+
+
+class OriginalPaths:
+    """A text stream for Sphinx's warnings that names each page's original file, not its
+    staged copy in the temporary folder, which is gone when the reader looks.
+
+    ``copies`` maps each staged path (a page, or a folder: the staged ``book/``) to its
+    original; text is written to ``stream`` with the first replaced by the second.
+    """
+
+    def __init__(self, stream, copies: dict[Path, Path]):
+        self.stream, self.encoding = stream, getattr(stream, "encoding", None) or "utf-8"
+        # the longest first: a page's path before its folder's, which is its prefix
+        self.paths = sorted(((str(copy), str(original)) for copy, original in copies.items()),
+                            key=lambda pair: -len(pair[0]))  # fmt: skip
+
+    def original(self, text: str) -> str:
+        for copy, original in self.paths:
+            text = text.replace(copy, original)
+        return text
+
+    def write(self, text: str) -> int:
+        return self.stream.write(self.original(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+
+def _visit_math(translator, node) -> None:
+    from docutils import nodes
+
+    translator.body.append(translator.starttag(node, "span", "", CLASS="math notranslate"))
+    translator.body.append(_mathml(node.astext(), "inline") + "</span>")
+    raise nodes.SkipNode
+
+
+def _visit_displaymath(translator, node) -> None:
+    from docutils import nodes
+    from sphinx.util.math import get_node_equation_number
+
+    translator.body.append(translator.starttag(node, "div", CLASS="math notranslate"))
+    if node.get("number"):
+        number = get_node_equation_number(translator, node)
+        translator.body.append(f'<span class="eqno">({number})</span>')
+    # Sphinx's convention: formulas separated by a blank line are shown one under the other.
+    for part in filter(str.strip, node.astext().split("\n\n")):
+        translator.body.append(_mathml(part, "block"))
+    translator.body.append("</div>\n")
+    raise nodes.SkipNode
+
+
+def _links_outside_the_book():
+    """A post-transform for the links MyST cannot resolve, run just before its own.
+
+    The pages were written for the repository: they link to files the book leaves out on
+    purpose (``solutions/NN_name.ipynb``, ``answer_key.md``: a learner's site holds no
+    answers; ``results/full/``), to a chapter a partial run did not execute, to a run's
+    ``NN_name.html`` copies and to anchors written as raw HTML (``<a id="q1"></a>``).
+    A link to a page of the book (``NN_name.html``) or to an anchor of the page becomes a
+    link there; a link to any other file becomes its text, so no link of the site is broken.
+    """
+    from docutils import nodes
+    from sphinx import addnodes
+    from sphinx.transforms.post_transforms import SphinxPostTransform
+
+    class LinksOutsideTheBook(SphinxPostTransform):
+        default_priority = 8  # MyST's resolver runs at 9 and warns about what it cannot find
+        formats = ("html",)
+
+        def run(self, **kwargs) -> None:
+            raw_ids = {
+                anchor
+                for raw in self.document.findall(nodes.raw)
+                for anchor in _RAW_ID.findall(raw.astext())
+            }
+            for node in list(self.document.findall(addnodes.pending_xref)):
+                if node["reftype"] != "myst" or node["refdomain"] == "doc":
+                    continue
+                target = node["reftarget"]
+                page = posixpath.join(posixpath.dirname(node.get("refdoc", "")), target)
+                if target in raw_ids:
+                    link = nodes.reference("", "", internal=True, refid=target)
+                elif target.endswith(".html") and page.removesuffix(".html") in self.env.all_docs:
+                    # the page Sphinx writes there, as the html builder mirrors the sources
+                    link = nodes.reference("", "", internal=True, refuri=target)
+                elif Path(target).suffix or "/" in target:  # a file of the repository only
+                    node.replace_self(node[0].deepcopy())
+                    continue
+                else:
+                    continue
+                link += node[0].deepcopy()
+                node.replace_self(link)
+
+    return LinksOutsideTheBook
+
+
+_RAW_ID = re.compile(r"""<a\s[^>]*\bid=["']([^"']+)["']""")
+
+
+def setup(app) -> dict:
+    """Register the math renderer ``mathml`` (``html_math_renderer = "mathml"``) and the
+    links' post-transform (see :func:`_links_outside_the_book`)."""
+    app.add_html_math_renderer(
+        "mathml",
+        inline_renderers=(_visit_math, None),
+        block_renderers=(_visit_displaymath, None),
+    )
+    app.add_post_transform(_links_outside_the_book())
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
