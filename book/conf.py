@@ -22,6 +22,11 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 
 # --- the notebooks: shown as they are, with the outputs of their one run ---
 nb_execution_mode = "off"
+# MyST-NB lets a notebook override these settings in its metadata (``metadata.mystnb``,
+# ``execution_mode: force`` would execute it): it reads a key no notebook holds (``stage``
+# removes it from the staged copy of one that does).
+nb_metadata_key = "kdtutor-book-no-overrides"
+html_favicon = "_static/favicon.svg"  # no request for /favicon.ico (a 404 over http)
 nb_ipywidgets_js = {}  # the default loads require.js and the widgets from two CDNs
 nb_merge_streams = True  # one block per cell for stdout, not one per flush
 myst_enable_extensions = ["dollarmath"]  # $...$ and $$...$$ in the notebooks' Markdown

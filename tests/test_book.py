@@ -484,10 +484,12 @@ def tiny_chapter(path: Path, words: str = "the first edition") -> Path:
 
 
 def tiny_run(folder: Path) -> Path:
-    """A run folder: two small chapters and a report whose link has no target (a warning)."""
+    """A run folder: two small chapters and a report, each with a link to nowhere (a warning)."""
     folder.mkdir()
     tiny_chapter(folder / "01_first.ipynb")
-    tiny_chapter(folder / "02_second.ipynb")
+    second = nbformat.read(tiny_chapter(folder / "02_second.ipynb"), as_version=4)
+    second.cells.insert(1, nbformat.v4.new_markdown_cell("More.\n\nSee [a plan](nosuch)."))
+    nbformat.write(second, folder / "02_second.ipynb")  # a warning in its cell 2, line 3
     (folder / "report.md").write_text("# The report\n\nSee [the plan](nosuch).\n")
     return folder
 
@@ -685,3 +687,134 @@ def test_notebooks_not_named_as_chapters_are_named_on_stderr(tmp_path, capsys, m
     assert error.count("\n") == 1 and error.startswith("kdtutor book: skipped "), error
     assert all(name in error for name in ("My notes.ipynb", "2_draft.ipynb", "03_Über.ipynb"))
     assert "NN_name.ipynb" in error and "lowercase" in error
+
+
+# --- what a notebook's content may not do: execute, load from the network, vanish ------------
+
+
+def build_run(run: Path, capsys) -> tuple[int, str]:
+    """``kdtutor book --from run`` in this process: its exit code and its stderr."""
+    code = cli.main(["book", "--from", str(run), "--out", str(run.parent / "site")])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_notebooks_own_metadata_cannot_turn_execution_on(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    chapter_path = tiny_chapter(run / "01_first.ipynb")
+    notebook = nbformat.read(chapter_path, as_version=4)
+    executed = tmp_path / "executed"
+    notebook.metadata["mystnb"] = {"execution_mode": "force"}
+    notebook.cells[1].source = f"open({str(executed)!r}, 'w').write('ran')"
+    nbformat.write(notebook, chapter_path)
+    code, error = build_run(run, capsys)
+    assert code == 0, error
+    assert not executed.exists(), "the build executed the notebook"
+    assert (tmp_path / "site" / "01_first.html").is_file()
+
+
+@pytest.mark.slow
+def test_a_page_that_loads_from_the_network_fails_the_build(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny_chapter(run / "01_first.ipynb")
+    notebook = nbformat.read(run / "01_first.ipynb", as_version=4)
+    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(
+        "A picture ![x](https://example.org/p.png) and [a link](https://example.org/)."
+    ))  # fmt: skip
+    nbformat.write(notebook, run / "01_first.ipynb")
+    code, error = build_run(run, capsys)
+    assert code == 1, error
+    assert "01_first.ipynb" in error and "https://example.org/p.png" in error, error
+    assert "offline" in error and "https://example.org/\n" not in error, error
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_chapter_without_a_title_is_refused(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny_chapter(run / "01_first.ipynb")
+    notebook = nbformat.read(tiny_chapter(run / "02_x.ipynb"), as_version=4)
+    notebook.cells[0].source = "## Not a title\n\nA chapter whose first heading is no H1."
+    nbformat.write(notebook, run / "02_x.ipynb")
+    assert cli.main(["book", "--from", str(run)]) == 2
+    error = capsys.readouterr().err
+    assert "02_x.ipynb has no title: its first Markdown cell must start with '# '" in error, error
+    assert error.count("\n") == 1, error
+    assert not (run / "book").exists()
+
+
+def test_a_symlink_loop_is_refused_with_exit_code_2(tmp_path, capsys):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny_chapter(run / "01_first.ipynb")
+    for arguments in (["--from", str(loop)], ["--from", str(run), "--out", str(loop)],
+                      ["--from", str(run), "--out", str(loop / "site")]):  # fmt: skip
+        assert cli.main(["book", *arguments]) == 2, arguments
+        error = capsys.readouterr().err
+        assert error.startswith("kdtutor book: error: ") and "symbolic link" in error, error
+        assert error.count("\n") == 1, error
+
+
+def test_no_space_left_while_staging_says_so_in_one_sentence(tmp_path, capsys, monkeypatch):
+    import errno
+
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny_chapter(run / "01_first.ipynb")
+
+    def full(source, target, *args, **kwargs):
+        raise shutil.Error([(str(source), str(target), "[Errno 28] No space left on device")])
+
+    with monkeypatch.context() as patch:
+        patch.setattr(shutil, "copytree", full)
+        assert cli.main(["book", "--from", str(run)]) == 1
+    error = capsys.readouterr().err
+    assert "No space left" in error and "room for both" in error, error
+    assert "Traceback" not in error and error.count("\n") == 1, error
+
+    def full_copy(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copy2", full_copy)
+    assert cli.main(["book", "--from", str(run)]) == 1
+    error = capsys.readouterr().err
+    assert "No space left" in error and error.count("\n") == 1, error
+    assert not (run / "book").exists()
+
+
+@pytest.mark.slow
+def test_no_space_left_while_putting_the_book_in_place_leaves_the_earlier_one(
+    earlier_book, capsys, monkeypatch
+):
+    import errno
+
+    run, site = earlier_book
+    before = files_of(site)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "move", full)
+    assert cli.main(["book", "--from", str(run), "--out", str(site)]) == 1
+    error = capsys.readouterr().err
+    assert "No space left" in error and "room for both" in error, error
+    assert files_of(site) == before
+    assert sorted(path.name for path in site.parent.iterdir()) == ["run", "site"]
+
+
+@pytest.mark.slow
+def test_the_book_has_a_local_favicon(small_book):
+    _, site, _ = small_book
+    icons = re.findall(r'<link rel="icon" href="([^"]+)"', (site / "index.html").read_text())
+    assert len(icons) == 1 and not re.match(r"\w+:|//", icons[0]), icons
+    assert (site / icons[0]).is_file()
+
+
+@pytest.mark.slow
+def test_warnings_in_a_notebook_name_its_cell_and_line(small_book):
+    run, _, warnings = small_book
+    assert f"{run / '02_second.ipynb'}, cell 2, line 3: WARNING" in warnings, warnings

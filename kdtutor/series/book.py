@@ -7,7 +7,10 @@ instructors' guide (``docs/instructors.md``, last, with a note for learners) and
 run, its ``report.md`` with its figures. Sphinx (MyST-NB, sphinx-book-theme, and the
 book's own extension :mod:`kdtutor.series.book_site`) renders them as they are: notebooks
 are never executed, the build makes no network request, and the site loads nothing from
-outside its folder, so it reads from file:// (a USB stick) too.
+outside its folder, so it reads from file:// (a USB stick) too: a notebook's metadata cannot
+turn execution on (``book/conf.py`` reads MyST-NB's overrides from a key no notebook holds),
+and a build whose pages would load anything from the network (an image by URL) fails. Each
+chapter needs a title (``# `` in its first Markdown cell), its entry in the navigation.
 
 Everything is built in the temporary folder (MyST-NB writes ``jupyter_execute/`` next to
 Sphinx's output folder: there too) and only a complete site is put in place of ``--out``,
@@ -18,6 +21,7 @@ folder is replaced only when it holds a book this command wrote and nothing else
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -25,6 +29,7 @@ import re
 import shutil
 import sys
 import tempfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 from kdtutor.series import book_site
@@ -42,6 +47,7 @@ INSTRUCTORS_GUIDE = REPO_ROOT / "docs" / "instructors.md"
 REPORT = "report.md"
 MARKER = ".kdtutor-book.json"  # in a built site: the files and folders the build wrote
 NAMING = "lowercase NN_name.ipynb (two digits, _, then a-z, 0-9 or _)"  # a chapter's name
+NO_OVERRIDES = "kdtutor-book-no-overrides"  # conf.py's nb_metadata_key: a notebook's is ignored
 INSTRUCTORS_NOTE = """
 ```{admonition} For instructors
 This page holds short answers to the discussion questions; learners: do the chapters'
@@ -82,6 +88,29 @@ def _notebook_problem(path: Path) -> str | None:
         text = " ".join(str(getattr(error, "message", None) or error).split())
         return f"{type(error).__name__}: {text[:150]}{'...' if len(text) > 150 else ''}"
     return None
+
+
+def _has_title(path: Path) -> bool:
+    """Whether the notebook's first Markdown cell holds a level-1 heading (``# Title``), which
+    is the chapter's title in the navigation: a page without one has none there."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    first = next((cell for cell in notebook.cells if cell.cell_type == "markdown"), None)
+    return first is not None and any(
+        line.startswith("# ") for line in first.source.splitlines()
+    )  # fmt: skip
+
+
+def _resolve(given, flag: str) -> Path:
+    """``given`` as an absolute path with its links followed; a link loop is a usage error."""
+    try:
+        return Path(os.path.expanduser(given)).resolve()
+    except (RuntimeError, OSError) as error:  # Python 3.11: RuntimeError("Symlink loop ...")
+        raise UsageError(
+            f"{flag} {given}: a symbolic link in it points to itself, in a loop ({error}); "
+            "give a folder without that link."
+        ) from None
 
 
 def _entries(folder: Path) -> set[str]:
@@ -141,7 +170,7 @@ def check_arguments(source=None, out=None) -> tuple[Path, Path]:
     for flag, given in (("--from", source), ("--out", out)):
         if given is not None and not os.fspath(given).strip():
             raise UsageError(f"{flag} is empty; give a folder, or leave {flag} out (its default).")
-    folder = NOTEBOOKS_DIR if source is None else Path(os.path.expanduser(source)).resolve()
+    folder = NOTEBOOKS_DIR if source is None else _resolve(source, "--from")
     where = f"--from {folder}" if source is not None else str(folder)
     if not folder.is_dir():
         raise UsageError(
@@ -161,9 +190,14 @@ def check_arguments(source=None, out=None) -> tuple[Path, Path]:
                 f"{where}: {path.name} is not a notebook ({problem}); re-run it or remove it "
                 "from the folder."
             )
+        if not _has_title(path):
+            raise UsageError(
+                f"{where}: {path.name} has no title: its first Markdown cell must start with "
+                "'# ' (its chapter's title in the navigation); add one, e.g. '# 02 · Topic'."
+            )
     if out is None:
         out = DEFAULT_OUT if folder == NOTEBOOKS_DIR else folder / "book"
-    site = Path(os.path.expanduser(out)).resolve()
+    site = _resolve(out, "--out")
     if site == folder or folder.is_relative_to(site):
         raise UsageError(
             f"--out {site} is or holds the notebooks' folder {folder}, which the book would "
@@ -182,6 +216,11 @@ def check_arguments(source=None, out=None) -> tuple[Path, Path]:
         site = check_output_folder(site, "--out")
     except ValueError as error:
         raise UsageError(str(error)) from None
+    except (RuntimeError, OSError) as error:  # a link loop below a resolved path
+        raise UsageError(
+            f"--out {site}: a symbolic link in it points to itself, in a loop ({error}); "
+            "give a folder without that link."
+        ) from None
     if site.is_dir() and os.path.ismount(site):
         raise UsageError(
             f"--out {site} is a mount point (a USB stick?), which cannot be replaced; give a "
@@ -213,6 +252,10 @@ def stage(source, target) -> dict[Path, Path]:
     pages = {target / name: BOOK_DIR / name for name in ("index.md", "api.md")}
     for path in [*_notebooks(source)[0], INSTRUCTORS_GUIDE]:
         pages[Path(shutil.copy2(path, target / path.name))] = path
+        if path.suffix == ".ipynb" and NO_OVERRIDES in path.read_text(encoding="utf-8"):
+            copy = json.loads(path.read_text(encoding="utf-8"))
+            copy.get("metadata", {}).pop(NO_OVERRIDES, None)  # never executed (see conf.py)
+            (target / path.name).write_text(json.dumps(copy, indent=1), encoding="utf-8")
     guide = target / INSTRUCTORS_GUIDE.name
     text = guide.read_text(encoding="utf-8")
     title = re.search(r"^# .*\n", text, re.MULTILINE)
@@ -254,6 +297,31 @@ def build_book(source=None, out=None, *, warnings=None) -> Path:
     warnings = warnings or sys.stderr
     if not warnings.isatty():
         nocolor()
+    try:
+        return _build(Sphinx, nocolor, docutils_namespace, patch_docutils, source, out, warnings)
+    except OSError as error:  # shutil.Error too: a disk full, a folder that cannot be written
+        if error.errno == errno.ENOSPC or "No space left" in str(error):
+            raise RuntimeError(
+                f"No space left on the device to write the book ({_first_line(error)}): it is "
+                f"built in {tempfile.gettempdir()}, then written next to the earlier one in "
+                f"{out.parent} before that is removed, so the folder needs room for both; free "
+                f"some space, or give another --out. {out} is unchanged."
+            ) from None
+        raise RuntimeError(
+            f"the book could not be written ({_first_line(error)}); {out} is unchanged."
+        ) from None
+
+
+def _first_line(error: OSError) -> str:
+    """An OSError's message in one line; a ``shutil.Error``'s first failed copy."""
+    if isinstance(error, shutil.Error) and error.args and isinstance(error.args[0], list):
+        source, target, why = error.args[0][0]
+        return f"{why}: {target}"
+    text = " ".join(str(error).split())
+    return text[:200] + ("..." if len(text) > 200 else "")
+
+
+def _build(Sphinx, nocolor, docutils_namespace, patch_docutils, source, out, warnings) -> Path:
     with tempfile.TemporaryDirectory(prefix="kdtutor-book-") as scratch:
         srcdir, site = Path(scratch) / "source", Path(scratch) / "site"
         pages = stage(source, srcdir)
@@ -266,6 +334,8 @@ def build_book(source=None, out=None, *, warnings=None) -> Path:
                     status=status, warning=warned, freshenv=True,
                 )  # fmt: skip
                 app.build(force_all=True)
+        except OSError:  # a disk full: build_book says so
+            raise
         except Exception as error:
             raise RuntimeError(
                 f"Sphinx could not build the book: {type(error).__name__}: "
@@ -282,10 +352,71 @@ def build_book(source=None, out=None, *, warnings=None) -> Path:
                 f"Sphinx rendered no page for {_names(missing) or 'any chapter'} (its warnings "
                 "above say why); --out is unchanged."
             )
+        if remote := _remote_loads(site):
+            page, url = remote[0]
+            copy = srcdir / Path(page).with_suffix("").as_posix()
+            named = next((str(pages[c]) for c in pages if c.with_suffix("") == copy), page)
+            more = f" (and {len(remote) - 1} more)" if len(remote) > 1 else ""
+            raise RuntimeError(
+                f"{named} loads {url} from the network{more}, and the book must read offline: "
+                "embed the image in the notebook's output instead (or the file in the book); "
+                "--out is unchanged."
+            )
         written = {"by": "kdtutor book", "entries": sorted(_entries(site))}
         (site / MARKER).write_text(json.dumps(written, indent=0))
         _put_in_place(site, out)
     return out / "index.html"
+
+
+class _RemoteLoads(HTMLParser):
+    """The URLs outside the site that a page loads by itself: scripts, styles, images (also
+    ``srcset``), frames and media, and ``url()``/``@import`` in ``<style>`` and ``style=``.
+    Links (``<a href>``) are followed only when clicked: not these."""
+
+    LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src",
+             "audio": "src", "embed": "src", "object": "data", "link": "href",
+             "track": "src"}  # fmt: skip
+    REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
+    CSS = re.compile(
+        r"url\(\s*['\"]?((?:https?:)?//[^'\")\s]+)|@import\s+['\"]((?:https?:)?//[^'\"]+)",
+        re.IGNORECASE,
+    )
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {name: value or "" for name, value in attrs}
+        if self.REMOTE.match(url := attrs.get(self.LOADS.get(tag, ""), "")):
+            self.urls.append(url.strip())
+        for candidate in attrs.get("srcset", "").split(","):
+            if self.REMOTE.match(candidate):
+                self.urls.append(candidate.split()[0])
+        self._css(attrs.get("style", ""))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self._css(data)
+
+    def _css(self, text: str) -> None:
+        self.urls += [first or second for first, second in self.CSS.findall(text)]
+
+
+def _remote_loads(site: Path) -> list[tuple[str, str]]:
+    """Each built page's resources from outside the site, as (page, URL) pairs: the page's
+    path relative to ``site``."""
+    found = []
+    for page in sorted(site.rglob("*.html")):
+        scan = _RemoteLoads()
+        scan.feed(page.read_text(encoding="utf-8", errors="replace"))
+        found += [(page.relative_to(site).as_posix(), url) for url in scan.urls]
+    return found
 
 
 def _put_in_place(site: Path, out: Path) -> None:

@@ -36,7 +36,7 @@ class OriginalPaths:
     def original(self, text: str) -> str:
         for copy, original in self.paths:
             text = text.replace(copy, original)
-        return text
+        return _CELL_LINE.sub(_cell_and_line, text)
 
     def write(self, text: str) -> int:
         return self.stream.write(self.original(text))
@@ -46,6 +46,17 @@ class OriginalPaths:
 
     def isatty(self) -> bool:
         return self.stream.isatty()
+
+
+# MyST-NB numbers a notebook's lines as (cell index + 1) * 10000 + 1 + the line in the cell
+# (myst_nb.core.nb_to_tokens: a cell starts at (index + 1) * 10000, plus 1 for lines counted
+# from 1); MyST adds 1 more: line L of cell C (both from 1) is C * 10000 + L + 1.
+_CELL_LINE = re.compile(r"\.ipynb:([1-9]\d{4,})\b")
+
+
+def _cell_and_line(found: re.Match) -> str:
+    cell, line = divmod(int(found.group(1)), 10000)
+    return f".ipynb, cell {cell}, line {max(line - 1, 1)}"
 
 
 def _visit_math(translator, node) -> None:
