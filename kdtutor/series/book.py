@@ -29,7 +29,6 @@ import re
 import shutil
 import sys
 import tempfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 from kdtutor.series import book_site
@@ -352,7 +351,7 @@ def _build(Sphinx, nocolor, docutils_namespace, patch_docutils, source, out, war
                 f"Sphinx rendered no page for {_names(missing) or 'any chapter'} (its warnings "
                 "above say why); --out is unchanged."
             )
-        if remote := _remote_loads(site):
+        if remote := book_site.remote_loads(site):
             page, url = remote[0]
             copy = srcdir / Path(page).with_suffix("").as_posix()
             named = next((str(pages[c]) for c in pages if c.with_suffix("") == copy), page)
@@ -366,57 +365,6 @@ def _build(Sphinx, nocolor, docutils_namespace, patch_docutils, source, out, war
         (site / MARKER).write_text(json.dumps(written, indent=0))
         _put_in_place(site, out)
     return out / "index.html"
-
-
-class _RemoteLoads(HTMLParser):
-    """The URLs outside the site that a page loads by itself: scripts, styles, images (also
-    ``srcset``), frames and media, and ``url()``/``@import`` in ``<style>`` and ``style=``.
-    Links (``<a href>``) are followed only when clicked: not these."""
-
-    LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src",
-             "audio": "src", "embed": "src", "object": "data", "link": "href",
-             "track": "src"}  # fmt: skip
-    REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
-    CSS = re.compile(
-        r"url\(\s*['\"]?((?:https?:)?//[^'\")\s]+)|@import\s+['\"]((?:https?:)?//[^'\"]+)",
-        re.IGNORECASE,
-    )
-
-    def __init__(self):
-        super().__init__()
-        self.urls: list[str] = []
-        self._in_style = False
-
-    def handle_starttag(self, tag, attrs):
-        attrs = {name: value or "" for name, value in attrs}
-        if self.REMOTE.match(url := attrs.get(self.LOADS.get(tag, ""), "")):
-            self.urls.append(url.strip())
-        for candidate in attrs.get("srcset", "").split(","):
-            if self.REMOTE.match(candidate):
-                self.urls.append(candidate.split()[0])
-        self._css(attrs.get("style", ""))
-        self._in_style = tag == "style"
-
-    def handle_endtag(self, tag):
-        self._in_style = False
-
-    def handle_data(self, data):
-        if self._in_style:
-            self._css(data)
-
-    def _css(self, text: str) -> None:
-        self.urls += [first or second for first, second in self.CSS.findall(text)]
-
-
-def _remote_loads(site: Path) -> list[tuple[str, str]]:
-    """Each built page's resources from outside the site, as (page, URL) pairs: the page's
-    path relative to ``site``."""
-    found = []
-    for page in sorted(site.rglob("*.html")):
-        scan = _RemoteLoads()
-        scan.feed(page.read_text(encoding="utf-8", errors="replace"))
-        found += [(page.relative_to(site).as_posix(), url) for url in scan.urls]
-    return found
 
 
 def _put_in_place(site: Path, out: Path) -> None:

@@ -4,7 +4,8 @@ It registers the math renderer ``mathml``, which writes LaTeX as MathML at build
 (latex2mathml, as the run's HTML copies do), so formulas need no script, and a
 post-transform that turns the links the book cannot hold into links it holds or into text
 (see :func:`_links_outside_the_book`). :class:`OriginalPaths` is the stream Sphinx's
-warnings go through, naming the user's files. :mod:`kdtutor.series.book` stages and builds
+warnings go through, naming the user's files; :func:`remote_loads` finds what a built page
+would load from outside the site. :mod:`kdtutor.series.book` stages and builds
 the book.
 """
 
@@ -12,11 +13,63 @@ from __future__ import annotations
 
 import posixpath
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 from kdtutor.series.html_export import _mathml
 
-__all__ = ["OriginalPaths", "setup"]
+__all__ = ["OriginalPaths", "RemoteLoads", "remote_loads", "setup"]
+
+
+class RemoteLoads(HTMLParser):
+    """The URLs outside the site that a page loads by itself: scripts, styles, images (also
+    ``srcset``), frames and media, and ``url()``/``@import`` in ``<style>`` and ``style=``.
+    Links (``<a href>``) are followed only when clicked: not these."""
+
+    LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src",
+             "audio": "src", "embed": "src", "object": "data", "link": "href",
+             "track": "src"}  # fmt: skip
+    REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
+    CSS = re.compile(
+        r"url\(\s*['\"]?((?:https?:)?//[^'\")\s]+)|@import\s+['\"]((?:https?:)?//[^'\"]+)",
+        re.IGNORECASE,
+    )
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {name: value or "" for name, value in attrs}
+        if self.REMOTE.match(url := attrs.get(self.LOADS.get(tag, ""), "")):
+            self.urls.append(url.strip())
+        for candidate in attrs.get("srcset", "").split(","):
+            if self.REMOTE.match(candidate):
+                self.urls.append(candidate.split()[0])
+        self._css(attrs.get("style", ""))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self._css(data)
+
+    def _css(self, text: str) -> None:
+        self.urls += [first or second for first, second in self.CSS.findall(text)]
+
+
+def remote_loads(site: Path) -> list[tuple[str, str]]:
+    """Each built page's resources from outside the site, as (page, URL) pairs: the page's
+    path relative to ``site``."""
+    found = []
+    for page in sorted(site.rglob("*.html")):
+        scan = RemoteLoads()
+        scan.feed(page.read_text(encoding="utf-8", errors="replace"))
+        found += [(page.relative_to(site).as_posix(), url) for url in scan.urls]
+    return found
 
 
 class OriginalPaths:
