@@ -99,9 +99,15 @@ def _watch(page, *, offline: bool) -> Visit:
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: seen.console_errors.append(f"uncaught {error}"))
-    page.on("requestfailed", lambda request: seen.failed_requests.append(
-        f"{request.url} ({request.failure})"
-    ))  # fmt: skip
+    def on_failed(request):
+        # The browser cancels a page's icon request when the page closes or moves on before
+        # it completed ("aborted"); a missing icon fails as not found, which still counts.
+        icon = "favicon" in request.url.rsplit("/", 1)[-1]
+        if icon and "ERR_ABORTED" in (request.failure or ""):
+            return
+        seen.failed_requests.append(f"{request.url} ({request.failure})")
+
+    page.on("requestfailed", on_failed)
     page.on("request", on_request)
     return seen
 

@@ -699,13 +699,14 @@ def build_run(run: Path, capsys) -> tuple[int, str]:
 
 
 @pytest.mark.slow
-def test_a_notebooks_own_metadata_cannot_turn_execution_on(tmp_path, capsys):
+@pytest.mark.parametrize("key", ["mystnb", "kdtutor-book-no-overrides"])  # conf.py's own too
+def test_a_notebooks_own_metadata_cannot_turn_execution_on(tmp_path, capsys, key):
     run = tmp_path / "run"
     run.mkdir()
     chapter_path = tiny_chapter(run / "01_first.ipynb")
     notebook = nbformat.read(chapter_path, as_version=4)
     executed = tmp_path / "executed"
-    notebook.metadata["mystnb"] = {"execution_mode": "force"}
+    notebook.metadata[key] = {"execution_mode": "force"}
     notebook.cells[1].source = f"open({str(executed)!r}, 'w').write('ran')"
     nbformat.write(notebook, chapter_path)
     code, error = build_run(run, capsys)
@@ -818,3 +819,56 @@ def test_the_book_has_a_local_favicon(small_book):
 def test_warnings_in_a_notebook_name_its_cell_and_line(small_book):
     run, _, warnings = small_book
     assert f"{run / '02_second.ipynb'}, cell 2, line 3: WARNING" in warnings, warnings
+
+
+@pytest.mark.slow
+def test_a_title_hidden_in_a_comment_is_no_title(tmp_path, capsys):
+    """'# ' at a line's start inside an HTML comment passes the up-front check; the page
+    would still have no title in the navigation, so the build fails and names it."""
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny_chapter(run / "01_first.ipynb")
+    notebook = nbformat.read(run / "01_first.ipynb", as_version=4)
+    notebook.cells[0].source = "<!--\n# draft\n-->\n\nSome text."
+    nbformat.write(notebook, run / "01_first.ipynb")
+    code, error = build_run(run, capsys)
+    assert code == 1, error
+    assert "01_first.ipynb" in error and "no title" in error, error
+    assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize(
+    "html, loads",
+    [
+        ('<script>var p={"vega":"https://cdn.example.org/v.js"}; s.src=p.vega;</script>', 1),
+        ('<script>fetch("https://api.example.org/q")</script>', 1),
+        ('<video poster="https://example.org/p.png"></video>', 1),
+        ('<input type="image" src="//example.org/i.png">', 1),
+        ('<svg><image href="https://example.org/i.png"/></svg>', 1),
+        ("<p style=\"background: image-set('https://example.org/a.png' 1x)\"></p>", 1),
+        ('<script>document.createElementNS("http://www.w3.org/2000/svg", "g")</script>', 0),
+        ('<a href="https://example.org/">a link</a>', 0),
+        ('<pre>&lt;img src="https://example.org/x.png"&gt;</pre>', 0),  # shown, not loaded
+        ('<img src="data:image/png;base64,AAAA">', 0),
+    ],
+)
+def test_the_build_s_scan_finds_what_a_page_loads_from_outside(html, loads):
+    from kdtutor.series.book_site import RemoteLoads
+
+    scan = RemoteLoads()
+    scan.feed(html)
+    assert len(scan.urls) == loads, scan.urls
+
+
+def test_a_file_sphinx_could_not_write_is_remembered():
+    """Sphinx logs a page or static file it could not write and goes on with status 0; the
+    warning stream keeps those lines so that the build fails instead."""
+    import io
+
+    from kdtutor.series.book_site import OriginalPaths
+
+    stream = OriginalPaths(io.StringIO(), {})
+    stream.write("WARNING: a reference target not found: x\n")
+    assert stream.unwritten == []
+    stream.write("WARNING: error writing file /tmp/s/01.html: [Errno 28] No space left\n")
+    assert len(stream.unwritten) == 1 and "No space left" in stream.unwritten[0]

@@ -26,6 +26,7 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import sys
 import tempfile
@@ -46,7 +47,6 @@ INSTRUCTORS_GUIDE = REPO_ROOT / "docs" / "instructors.md"
 REPORT = "report.md"
 MARKER = ".kdtutor-book.json"  # in a built site: the files and folders the build wrote
 NAMING = "lowercase NN_name.ipynb (two digits, _, then a-z, 0-9 or _)"  # a chapter's name
-NO_OVERRIDES = "kdtutor-book-no-overrides"  # conf.py's nb_metadata_key: a notebook's is ignored
 INSTRUCTORS_NOTE = """
 ```{admonition} For instructors
 This page holds short answers to the discussion questions; learners: do the chapters'
@@ -251,10 +251,6 @@ def stage(source, target) -> dict[Path, Path]:
     pages = {target / name: BOOK_DIR / name for name in ("index.md", "api.md")}
     for path in [*_notebooks(source)[0], INSTRUCTORS_GUIDE]:
         pages[Path(shutil.copy2(path, target / path.name))] = path
-        if path.suffix == ".ipynb" and NO_OVERRIDES in path.read_text(encoding="utf-8"):
-            copy = json.loads(path.read_text(encoding="utf-8"))
-            copy.get("metadata", {}).pop(NO_OVERRIDES, None)  # never executed (see conf.py)
-            (target / path.name).write_text(json.dumps(copy, indent=1), encoding="utf-8")
     guide = target / INSTRUCTORS_GUIDE.name
     text = guide.read_text(encoding="utf-8")
     title = re.search(r"^# .*\n", text, re.MULTILINE)
@@ -328,9 +324,12 @@ def _build(Sphinx, nocolor, docutils_namespace, patch_docutils, source, out, war
         status = io.StringIO()
         try:
             with patch_docutils(srcdir), docutils_namespace():
+                # MyST-NB reads a page's own settings (execution_mode: force too) from this
+                # metadata key: one no page can know, so nothing is ever executed.
+                unknown = {"nb_metadata_key": f"kdtutor-book-{secrets.token_hex(16)}"}
                 app = Sphinx(
                     srcdir, srcdir, site, Path(scratch) / "doctrees", "html",
-                    status=status, warning=warned, freshenv=True,
+                    status=status, warning=warned, freshenv=True, confoverrides=unknown,
                 )  # fmt: skip
                 app.build(force_all=True)
         except OSError:  # a disk full: build_book says so
@@ -344,12 +343,23 @@ def _build(Sphinx, nocolor, docutils_namespace, patch_docutils, source, out, war
             raise RuntimeError(
                 f"Sphinx could not build the book:\n{warned.original(status.getvalue())}"
             )
+        if warned.unwritten:  # Sphinx logs a file it could not write and goes on
+            raise RuntimeError(
+                f"the book could not be written: {warned.unwritten[0]}; free some space or "
+                "give another --out; --out is unchanged."
+            )
         chapters = [copy for copy in pages if copy.suffix == ".ipynb"]
         missing = [pages[copy] for copy in chapters if not (site / f"{copy.stem}.html").is_file()]
         if not chapters or missing:
             raise RuntimeError(
                 f"Sphinx rendered no page for {_names(missing) or 'any chapter'} (its warnings "
                 "above say why); --out is unchanged."
+            )
+        untitled = [pages[c] for c in chapters if _untitled(app.env.titles.get(c.stem))]
+        if untitled:  # a page without a title is missing from the navigation
+            raise RuntimeError(
+                f"{_names(untitled)} has no title the book can show: its first Markdown cell "
+                "must start with a non-empty '# ' heading; --out is unchanged."
             )
         if remote := book_site.remote_loads(site):
             page, url = remote[0]
@@ -365,6 +375,12 @@ def _build(Sphinx, nocolor, docutils_namespace, patch_docutils, source, out, war
         (site / MARKER).write_text(json.dumps(written, indent=0))
         _put_in_place(site, out)
     return out / "index.html"
+
+
+def _untitled(title) -> bool:
+    """Whether Sphinx found no title for a page (it then stands in ``<no title>``)."""
+    text = title.astext().strip() if title is not None else ""
+    return text in ("", "<no title>")
 
 
 def _put_in_place(site: Path, out: Path) -> None:

@@ -23,39 +23,50 @@ __all__ = ["OriginalPaths", "RemoteLoads", "remote_loads", "setup"]
 
 class RemoteLoads(HTMLParser):
     """The URLs outside the site that a page loads by itself: scripts, styles, images (also
-    ``srcset``), frames and media, and ``url()``/``@import`` in ``<style>`` and ``style=``.
-    Links (``<a href>``) are followed only when clicked: not these."""
+    ``srcset``, SVG ``<image>``, a video's poster), frames and media, ``url()``,
+    ``image-set()`` and ``@import`` in ``<style>`` and ``style=``, and any quoted URL in an
+    inline ``<script>`` (how plotting libraries load theirs). Links (``<a href>``) are
+    followed only when clicked: not these. SVG's and MathML's namespace names are not loads."""
 
-    LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src",
-             "audio": "src", "embed": "src", "object": "data", "link": "href",
-             "track": "src"}  # fmt: skip
+    LOADS = {"script": ("src",), "img": ("src",), "iframe": ("src",), "source": ("src",),
+             "video": ("src", "poster"), "audio": ("src",), "embed": ("src",),
+             "object": ("data",), "link": ("href",), "track": ("src",), "input": ("src",),
+             "image": ("href", "xlink:href"), "use": ("href", "xlink:href"),
+             "frame": ("src",)}  # fmt: skip
     REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
     CSS = re.compile(
-        r"url\(\s*['\"]?((?:https?:)?//[^'\")\s]+)|@import\s+['\"]((?:https?:)?//[^'\"]+)",
+        r"(?:url|image-set)\(\s*['\"]?((?:https?:)?//[^'\")\s]+)"
+        r"|@import\s+['\"]((?:https?:)?//[^'\"]+)",
         re.IGNORECASE,
     )
+    QUOTED = re.compile(r"['\"`]((?:https?:)?//[^'\"`\s]+)", re.IGNORECASE)
+    NAMESPACES = re.compile(r"^(https?:)?//www\.w3\.org/", re.IGNORECASE)
 
     def __init__(self):
         super().__init__()
         self.urls: list[str] = []
-        self._in_style = False
+        self._inside = None  # "style" or "script" while in one
 
     def handle_starttag(self, tag, attrs):
         attrs = {name: value or "" for name, value in attrs}
-        if self.REMOTE.match(url := attrs.get(self.LOADS.get(tag, ""), "")):
-            self.urls.append(url.strip())
+        for name in self.LOADS.get(tag, ()):
+            if self.REMOTE.match(url := attrs.get(name, "")):
+                self.urls.append(url.strip())
         for candidate in attrs.get("srcset", "").split(","):
             if self.REMOTE.match(candidate):
                 self.urls.append(candidate.split()[0])
         self._css(attrs.get("style", ""))
-        self._in_style = tag == "style"
+        self._inside = tag if tag in ("style", "script") else None
 
     def handle_endtag(self, tag):
-        self._in_style = False
+        self._inside = None
 
     def handle_data(self, data):
-        if self._in_style:
+        if self._inside == "style":
             self._css(data)
+        elif self._inside == "script":
+            found = self.QUOTED.findall(data)
+            self.urls += [url for url in found if not self.NAMESPACES.match(url)]
 
     def _css(self, text: str) -> None:
         self.urls += [first or second for first, second in self.CSS.findall(text)]
@@ -82,6 +93,7 @@ class OriginalPaths:
 
     def __init__(self, stream, copies: dict[Path, Path]):
         self.stream, self.encoding = stream, getattr(stream, "encoding", None) or "utf-8"
+        self.unwritten: list[str] = []  # Sphinx's "error writing file", "cannot copy" lines
         # the longest first: a page's path before its folder's, which is its prefix
         self.paths = sorted(((str(copy), str(original)) for copy, original in copies.items()),
                             key=lambda pair: -len(pair[0]))  # fmt: skip
@@ -92,7 +104,9 @@ class OriginalPaths:
         return _CELL_LINE.sub(_cell_and_line, text)
 
     def write(self, text: str) -> int:
-        return self.stream.write(self.original(text))
+        text = self.original(text)
+        self.unwritten += [line for line in text.splitlines() if _UNWRITTEN.search(line)]
+        return self.stream.write(text)
 
     def flush(self) -> None:
         self.stream.flush()
@@ -104,6 +118,7 @@ class OriginalPaths:
 # MyST-NB numbers a notebook's lines as (cell index + 1) * 10000 + 1 + the line in the cell
 # (myst_nb.core.nb_to_tokens: a cell starts at (index + 1) * 10000, plus 1 for lines counted
 # from 1); MyST adds 1 more: line L of cell C (both from 1) is C * 10000 + L + 1.
+_UNWRITTEN = re.compile(r"error writing file|cannot copy|could not copy", re.IGNORECASE)
 _CELL_LINE = re.compile(r"\.ipynb:([1-9]\d{4,})\b")
 
 
