@@ -134,3 +134,114 @@ def test_the_committed_runs_follow_the_results_schema():
     damaged = {"03_distilling_the_student": {"student_kd_accuracy": [0.9, 93.1]}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(damaged, schema, cls=jsonschema.Draft202012Validator)
+
+
+def _outcomes(checks, recorded, **given):
+    """Check each of ``checks`` (one claim of notebook 01_a each) against ``recorded``."""
+    made = [claims.Claim("01_a", f"claim {i}", check, ("quick",)) for i, check in enumerate(checks)]
+    return claims.check({"01_a": recorded}, "quick", claims=made, **given)
+
+
+def test_a_check_may_use_lists_and_or_not_negation_and_names_as_indices():
+    recorded = {"verdict": "a real loss", "a": 1, "b": -1, "gains": [3.0, 1.0], "best": 0}
+    checks = {
+        "verdict in ['a real gain', 'a real loss']": True,
+        "a > 0 and b > 0": False,
+        "a > 0 or b > 0": True,
+        "b > 0 or a < 0": False,
+        "-a < 0": True,
+        "not b > 0": True,
+        "gains[best] == max(gains)": True,
+        "gains[best:] == gains": True,
+        "0 < a < 2 < 3": True,
+        "0 < a < b": False,
+        "a < 1 or a > 1": False,  # the comparisons are strict
+        "a <= 1 and a >= 1": True,
+    }
+    outcomes = _outcomes(list(checks), recorded)
+    assert {o.claim.check: o.holds for o in outcomes} == checks
+    assert [o.detail for o in outcomes[:2]] == ["holds", "false: a > 0 and b > 0"]
+
+
+def test_claims_that_cannot_be_checked_say_why_and_the_rest_are_still_checked():
+    made = [
+        claims.Claim("02_b", "not run", "y > 0", ("quick",)),
+        claims.Claim("01_a", "renamed", "old_name > 0", ("quick",)),
+        claims.Claim("01_a", "too few", "gains[5] > 0", ("quick",)),
+        claims.Claim("01_a", "divides", "x / zero > 0", ("quick",)),
+        claims.Claim("03_c", "not named", "x > 0", ("quick",)),
+        claims.Claim("01_a", "true", "x > 0", ("quick",)),
+    ]
+    recorded = {"01_a": {"x": 1, "zero": 0, "gains": [1.0]}, "03_c": {"x": 1}}
+    outcomes = claims.check(recorded, "quick", notebooks=["01_a", "02_b"], claims=made)
+    assert [(o.claim.text, o.holds, o.detail) for o in outcomes] == [
+        ("not run", None, "02_b recorded no results"),
+        ("renamed", None, "01_a recorded no 'old_name'"),
+        ("too few", None, "the check failed: list index out of range"),
+        ("divides", None, "the check failed: division by zero"),
+        ("true", True, "holds"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "check, shown", [("x.real > 0", "'x.real'"), ("open('f')", "\"open('f')\"")]
+)
+def test_a_check_given_directly_is_refused_by_the_evaluator_too(check, shown):
+    # claims.check(claims=...) takes claims that claims.load never parsed.
+    (outcome,) = _outcomes([check], {"x": 1})
+    assert outcome.holds is None
+    assert outcome.detail == (
+        f"the check failed: a check may not use {shown} (see kdtutor.series.claims)"
+    )
+
+
+def test_the_claims_file_errors_name_the_entry_and_what_is_allowed(tmp_path):
+    with pytest.raises(
+        claims.ClaimsFileError, match=r"claims.json: expected an object of notebook stems, got \["
+    ):
+        claims.load(write(tmp_path, [1, 2]))
+    path = write(tmp_path, {"01_a": [{"claim": "c", "check": "x >", "profiles": ["quick"]}]})
+    with pytest.raises(
+        claims.ClaimsFileError, match=r"^claims.json: 01_a\[0\]: the check 'x >' is"
+    ):
+        claims.load(path)
+    path = write(tmp_path, {"01_a": [{"claim": "c", "check": "x.y", "profiles": ["quick"]}]})
+    allowed = (
+        "claims.json: 01_a[0]: a check may not use 'x.y'; allowed: names, numbers, strings, "
+        "comparisons, and/or/not, arithmetic, indexing and abs, min, max, len, all, any, sum"
+    )
+    with pytest.raises(claims.ClaimsFileError) as refused:
+        claims.load(path)
+    assert str(refused.value) == allowed
+
+
+def test_an_operator_the_language_lacks_is_named_in_the_refusal(tmp_path):
+    for check, shown in (("x not in [1]", "not in"), ("x is None", "is")):
+        path = write(tmp_path, {"01_a": [{"claim": "c", "check": check, "profiles": ["quick"]}]})
+        with pytest.raises(claims.ClaimsFileError, match=f"may not use '{shown}'; allowed"):
+            claims.load(path)
+
+
+def test_a_notebook_with_one_claim_may_give_it_without_a_list(tmp_path):
+    path = write(tmp_path, {"01_a": {"claim": "c", "check": "x > 0", "profiles": ["quick"]}})
+    assert claims.load(path) == [claims.Claim("01_a", "c", "x > 0", ("quick",))]
+
+
+def test_every_construct_of_the_small_language_passes_the_load_time_check(tmp_path):
+    checks = [
+        "a > 0 or not b",
+        "-a < abs(b) - 2 or a in (1, 2)",
+        "gains[1:] == [1.0, 2.0] and gains[0] != 0",
+        "sum(gains) / len(gains) * 2 - 1 >= min(gains) + max(gains)",
+        "all(gains) and any([b])",
+    ]
+    path = write(
+        tmp_path, {"01_a": [{"claim": c, "check": c, "profiles": ["quick"]} for c in checks]}
+    )
+    loaded = claims.load(path)
+    assert [claim.check for claim in loaded] == checks
+    recorded = {"a": 1, "b": 0, "gains": [3.0, 1.0, 2.0]}
+    outcomes = claims.check({"01_a": recorded}, "quick", claims=loaded)
+    # by hand: 1 > 0; -1 < -2 is false but 1 is in (1, 2); [1.0, 2.0] == [1.0, 2.0];
+    # 6 / 3 * 2 - 1 = 3 >= 1 + 3 is false; all nonzero, but any([0]) is false
+    assert [o.holds for o in outcomes] == [True, True, True, False, False]

@@ -135,3 +135,86 @@ def test_numbers_that_are_not_right_or_wrong_are_refused():
         compare_paired([np.array([0.2, 1.0, 0.0])] * 2, [right, right])
     as_numbers = compare_paired([right.astype(int)] * 2, [np.array([1, 1, 1])] * 2)
     assert as_numbers.fixed == 2 and as_numbers.broken == 0
+
+
+# The rule's line, on cases whose standard errors are worked out by hand.
+
+
+def _fixed_in_every_seed(fixed, images, seeds=2):
+    """Identical seeds in which `after` fixes the first `fixed` of `images` and breaks none."""
+    before = np.zeros((seeds, images), dtype=bool)
+    after = before.copy()
+    after[:, :fixed] = True
+    return before, after
+
+
+def test_a_gain_is_real_from_two_standard_errors_on():
+    # Identical seeds: no seed noise; per image 100 (fixed) or 0, so the image SE is
+    # 100 * sqrt(k (N - k) / (N (N - 1))) / sqrt(N) and the gain 100 k / N points.
+    two_and_a_half = compare_paired(*_fixed_in_every_seed(4, 10))  # 40 / 16.33 = 2.45 SE
+    assert two_and_a_half.standard_error_points == pytest.approx(
+        100 * np.sqrt(24 / 90) / np.sqrt(10)
+    )
+    assert two_and_a_half.real and two_and_a_half.verdict == "a real gain"
+    just_short = compare_paired(*_fixed_in_every_seed(3, 10))  # 30 / 15.28 = 1.96 SE
+    assert not just_short.real and just_short.verdict == "within the noise"
+
+
+def test_a_gain_of_exactly_two_standard_errors_is_real():
+    # Per seed (rows) +1 fixed, -1 broken, 0 agreed: gains 75, 75, 75, -25 points, mean 50,
+    # sample sd 50, seed SE 50 / sqrt(4) = 25; every image is fixed in 2 of the 4 seeds, so
+    # the image SE is 0. The gain is 2 x 25 exactly (every number here is exact in floats).
+    difference = np.array([[0, 1, 1, 1], [1, 0, 1, 1], [1, 1, 0, 1], [0, 0, 0, -1]])
+    comparison = compare_paired(difference == -1, difference == 1)
+    assert comparison.gains_points == (75.0, 75.0, 75.0, -25.0)
+    assert (comparison.seed_standard_error_points, comparison.image_standard_error_points) == (
+        25.0,
+        0.0,
+    )
+    assert (comparison.gain_points, comparison.standard_error_points) == (50.0, 25.0)
+    assert comparison.real and comparison.verdict == "a real gain"
+    assert compare_paired(difference == 1, difference == -1).verdict == "a real loss"
+
+
+def test_a_real_gain_of_less_than_one_point_is_a_gain_and_its_reverse_a_loss():
+    # 5 of 1,000 images fixed in both seeds: +0.5 points, 2.24 standard errors.
+    before, after = _fixed_in_every_seed(5, 1000)
+    gain = compare_paired(before, after)
+    assert gain.gain_points == pytest.approx(0.5) and gain.verdict == "a real gain"
+    loss = compare_paired(after, before)
+    assert loss.gain_points == pytest.approx(-0.5) and loss.verdict == "a real loss"
+
+
+def test_compare_paired_on_two_images_with_seeds_that_disagree():
+    # Seed 0: image 0 fixed (+50 points); seed 1: image 0 fixed, image 1 broken (0 points).
+    # Seed SE: sample sd of (50, 0) = 35.36, / sqrt(2) = 25. Per image: 100 and -50 points,
+    # sample sd 106.07, / sqrt(2) = 75. Together sqrt(25**2 + 75**2) = 79.06.
+    before = [[False, True], [False, True]]
+    after = [[True, True], [True, False]]
+    result = compare_paired(before, after)
+    assert result.gains_points == (50.0, 0.0) and result.gain_points == pytest.approx(25.0)
+    assert result.seed_standard_error_points == pytest.approx(25.0)
+    assert result.image_standard_error_points == pytest.approx(75.0)
+    assert result.standard_error_points == pytest.approx(np.sqrt(25.0**2 + 75.0**2))
+    assert (result.fixed, result.broken, result.images) == (2, 1, 2)
+    # One image gives no spread over images to measure: refused, not a NaN standard error.
+    with pytest.raises(ValueError, match=r"got shapes \(2, 1\) and \(2, 1\)"):
+        compare_paired([[True], [False]], [[True], [True]])
+
+
+def test_the_message_names_the_argument_and_its_first_value_that_is_not_0_or_1():
+    right = [1, 0, 1]
+    with pytest.raises(ValueError, match=r"^`after` must say .* got values such as 2\.$"):
+        compare_paired([right, right], [right, [0, 1, 2]])
+    with pytest.raises(ValueError, match=r"^`before` must say .* got values such as 5\.$"):
+        paired_gain([0, 5, 1], right)
+    with pytest.raises(ValueError, match=r"^`after` must say .* got values such as -1\.$"):
+        paired_gain(right, [1, -1, 0])
+
+
+def test_describe_says_after_vs_before_unless_named():
+    line = compare_paired(*_fixed_in_every_seed(4, 10)).describe()
+    assert line == (
+        "after vs before: +40.00 ± 16.33 points over 2 seeds (8 test images fixed, 0 broken): "
+        "a real gain"
+    )

@@ -52,6 +52,12 @@ class Outcome(NamedTuple):
     detail: str
 
 
+
+def _shown(node: ast.AST) -> str:
+    """A node as the check wrote it; an operator has no text of its own (``not in``)."""
+    return ast.unparse(node) or {ast.NotIn: "not in", ast.In: "in", ast.Is: "is",
+                                 ast.IsNot: "is not"}.get(type(node), type(node).__name__)
+
 def _evaluate(node, names: dict):
     if isinstance(node, ast.Expression):
         return _evaluate(node.body, names)
@@ -94,7 +100,7 @@ def _evaluate(node, names: dict):
         and not node.keywords
     ):
         return _FUNCTIONS[node.func.id](*(_evaluate(arg, names) for arg in node.args))
-    raise ClaimsFileError(f"a check may not use {ast.unparse(node)!r} (see kdtutor.series.claims)")
+    raise ClaimsFileError(f"a check may not use {_shown(node)!r} (see kdtutor.series.claims)")
 
 
 _ALLOWED = (
@@ -123,7 +129,7 @@ def _parse(check: str, where: str):
             )
         ):
             raise ClaimsFileError(
-                f"{where}: a check may not use {ast.unparse(node)!r}; allowed: names, numbers, "
+                f"{where}: a check may not use {_shown(node)!r}; allowed: names, numbers, "
                 f"strings, comparisons, and/or/not, arithmetic, indexing and "
                 f"{', '.join(_FUNCTIONS)}"
             )
