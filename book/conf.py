@@ -23,8 +23,8 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 # --- the notebooks: shown as they are, with the outputs of their one run ---
 nb_execution_mode = "off"
 # MyST-NB lets a notebook override these settings in its metadata (``metadata.mystnb``,
-# ``execution_mode: force`` would execute it): it reads a key no notebook holds (``stage``
-# removes it from the staged copy of one that does).
+# ``execution_mode: force`` would execute it): it reads a key no notebook holds
+# (``kdtutor book`` replaces this one by a random key for each build).
 nb_metadata_key = "kdtutor-book-no-overrides"
 html_favicon = "_static/favicon.svg"  # no request for /favicon.ico (a 404 over http)
 nb_ipywidgets_js = {}  # the default loads require.js and the widgets from two CDNs

@@ -850,6 +850,11 @@ def test_a_title_hidden_in_a_comment_is_no_title(tmp_path, capsys):
         ('<a href="https://example.org/">a link</a>', 0),
         ('<pre>&lt;img src="https://example.org/x.png"&gt;</pre>', 0),  # shown, not loaded
         ('<img src="data:image/png;base64,AAAA">', 0),
+        ('<script type="application/json">{"home": "https://example.org/docs"}</script>', 0),
+        ('<iframe srcdoc="&lt;script src=&quot;https://cdn.example.org/m.js&quot;&gt;'
+         '&lt;/script&gt;"></iframe>', 1),  # fmt: skip  (how folium shows a map)
+        ('<svg><script href="https://example.org/a.js"></script></svg>', 1),
+        ('<table background="https://example.org/b.png"></table>', 1),
     ],
 )
 def test_the_build_s_scan_finds_what_a_page_loads_from_outside(html, loads):
@@ -870,5 +875,22 @@ def test_a_file_sphinx_could_not_write_is_remembered():
     stream = OriginalPaths(io.StringIO(), {})
     stream.write("WARNING: a reference target not found: x\n")
     assert stream.unwritten == []
+    stream.write("/tmp/error writing file/01_a.ipynb:3: WARNING: image file not readable\n")
+    assert stream.unwritten == []  # the words in a folder's name are not Sphinx's message
     stream.write("WARNING: error writing file /tmp/s/01.html: [Errno 28] No space left\n")
     assert len(stream.unwritten) == 1 and "No space left" in stream.unwritten[0]
+
+
+@pytest.mark.slow
+def test_only_the_api_page_may_import_python_code(tmp_path, capsys):
+    """autodoc's directives import a module while the book is built: a run's report (or a
+    notebook) using one is refused, naming the page and the directive."""
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny_chapter(run / "01_first.ipynb")
+    (run / "report.md").write_text("# Report\n\n```{automodule} this\n```\n")
+    code, error = build_run(run, capsys)
+    assert code == 1, error
+    assert "report" in error and "automodule" in error and "API page" in error, error
+    assert "The Zen of Python" not in capsys.readouterr().out
+    assert not (tmp_path / "site").exists()

@@ -32,7 +32,10 @@ class RemoteLoads(HTMLParser):
              "video": ("src", "poster"), "audio": ("src",), "embed": ("src",),
              "object": ("data",), "link": ("href",), "track": ("src",), "input": ("src",),
              "image": ("href", "xlink:href"), "use": ("href", "xlink:href"),
-             "frame": ("src",)}  # fmt: skip
+             "frame": ("src",), "body": ("background",), "table": ("background",),
+             "td": ("background",), "th": ("background",)}  # fmt: skip
+    SCRIPT_LOADS = ("src", "href", "xlink:href")  # an SVG <script> has href
+    DATA_SCRIPTS = re.compile(r"json|template|text/(?!javascript)", re.IGNORECASE)
     REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
     CSS = re.compile(
         r"(?:url|image-set)\(\s*['\"]?((?:https?:)?//[^'\")\s]+)"
@@ -49,14 +52,19 @@ class RemoteLoads(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = {name: value or "" for name, value in attrs}
-        for name in self.LOADS.get(tag, ()):
+        for name in self.SCRIPT_LOADS if tag == "script" else self.LOADS.get(tag, ()):
             if self.REMOTE.match(url := attrs.get(name, "")):
                 self.urls.append(url.strip())
+        if attrs.get("srcdoc"):  # a frame's own page (folium maps): what it loads too
+            inner = RemoteLoads()
+            inner.feed(attrs["srcdoc"])
+            self.urls += inner.urls
         for candidate in attrs.get("srcset", "").split(","):
             if self.REMOTE.match(candidate):
                 self.urls.append(candidate.split()[0])
         self._css(attrs.get("style", ""))
-        self._inside = tag if tag in ("style", "script") else None
+        data = tag == "script" and self.DATA_SCRIPTS.search(attrs.get("type", ""))
+        self._inside = tag if tag in ("style", "script") and not data else None
 
     def handle_endtag(self, tag):
         self._inside = None
@@ -104,9 +112,12 @@ class OriginalPaths:
         return _CELL_LINE.sub(_cell_and_line, text)
 
     def write(self, text: str) -> int:
-        text = self.original(text)
-        self.unwritten += [line for line in text.splitlines() if _UNWRITTEN.search(line)]
-        return self.stream.write(text)
+        # Sphinx's own message, read before the staged paths become the user's (whose
+        # folder names may hold any words)
+        self.unwritten += [
+            self.original(line) for line in text.splitlines() if _UNWRITTEN.search(line)
+        ]
+        return self.stream.write(self.original(text))
 
     def flush(self) -> None:
         self.stream.flush()
@@ -118,7 +129,7 @@ class OriginalPaths:
 # MyST-NB numbers a notebook's lines as (cell index + 1) * 10000 + 1 + the line in the cell
 # (myst_nb.core.nb_to_tokens: a cell starts at (index + 1) * 10000, plus 1 for lines counted
 # from 1); MyST adds 1 more: line L of cell C (both from 1) is C * 10000 + L + 1.
-_UNWRITTEN = re.compile(r"error writing file|cannot copy|could not copy", re.IGNORECASE)
+_UNWRITTEN = re.compile(r"WARNING: (error writing file |cannot copy \w+ file )")
 _CELL_LINE = re.compile(r"\.ipynb:([1-9]\d{4,})\b")
 
 
@@ -207,4 +218,20 @@ def setup(app) -> dict:
         block_renderers=(_visit_displaymath, None),
     )
     app.add_post_transform(_links_outside_the_book())
+    app.connect("source-read", _no_imports_outside_the_api)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+_AUTODOC = re.compile(r"(?:\{|\.\.\s+)(auto\w+)(?:\}|::)")
+
+
+def _no_imports_outside_the_api(app, docname: str, source: list) -> None:
+    """Refuse autodoc's directives on any page but the API page: they import a Python module
+    while the book is built (a notebook or a report could run code that way)."""
+    from sphinx.errors import ExtensionError
+
+    if docname != "api" and (found := _AUTODOC.search(source[0])):
+        raise ExtensionError(
+            f"{docname}: the directive {found.group(1)} would import Python code while the "
+            "book is built; only the book's API page may use it: remove it from the page."
+        )
