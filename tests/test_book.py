@@ -855,6 +855,11 @@ def test_a_title_hidden_in_a_comment_is_no_title(tmp_path, capsys):
          '&lt;/script&gt;"></iframe>', 1),  # fmt: skip  (how folium shows a map)
         ('<svg><script href="https://example.org/a.js"></script></svg>', 1),
         ('<table background="https://example.org/b.png"></table>', 1),
+        ('<base href="https://example.org/">', 1),  # every relative load becomes remote
+        ('<meta http-equiv="refresh" content="0;url=https://example.org/x">', 1),
+        ('<svg><feImage href="https://example.org/i.png"/></svg>', 1),
+        ('<script type="text/ecmascript">var u = "https://example.org/a.js"</script>', 1),
+        ('<script type="application/ld+json">{"url": "https://example.org/"}</script>', 0),
     ],
 )
 def test_the_build_s_scan_finds_what_a_page_loads_from_outside(html, loads):
@@ -894,3 +899,31 @@ def test_only_the_api_page_may_import_python_code(tmp_path, capsys):
     assert "report" in error and "automodule" in error and "API page" in error, error
     assert "The Zen of Python" not in capsys.readouterr().out
     assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.slow
+def test_a_page_can_neither_insert_local_files_nor_call_autodoc_by_another_name(
+    tmp_path, capsys
+):
+    """docutils' file insertion is off (include, literalinclude, raw :file:/:url:): a local
+    file never reaches the site. autodoc's directives refuse to run outside the API page
+    whatever case a page writes them in."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("a line that must not reach the site\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny_chapter(run / "01_first.ipynb")
+    notebook = nbformat.read(run / "01_first.ipynb", as_version=4)
+    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(
+        f"```{{eval-rst}}\n.. literalinclude:: {secret}\n\n.. raw:: html\n   :file: {secret}\n```"
+    ))  # fmt: skip
+    nbformat.write(notebook, run / "01_first.ipynb")
+    code, error = build_run(run, capsys)
+    assert code == 0, error
+    site = tmp_path / "site"
+    assert not [p for p in site.rglob("*") if p.is_file() and b"must not reach" in p.read_bytes()]
+
+    notebook.cells[1].source = "```{eval-rst}\n.. AutoModule:: this\n```"
+    nbformat.write(notebook, run / "01_first.ipynb")
+    code, error = build_run(run, capsys)
+    assert code == 1 and "AutoModule" in error and "API page" in error, error

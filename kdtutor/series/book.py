@@ -343,6 +343,10 @@ def _build(Sphinx, nocolor, docutils_namespace, patch_docutils, source, out, war
             raise RuntimeError(
                 f"Sphinx could not build the book:\n{warned.original(status.getvalue())}"
             )
+        if warned.critical:
+            raise RuntimeError(
+                f"Sphinx could not build the book: {warned.critical[0]}; --out is unchanged."
+            )
         if warned.unwritten:  # Sphinx logs a file it could not write and goes on
             raise RuntimeError(
                 f"the book could not be written: {warned.unwritten[0]}; free some space or "

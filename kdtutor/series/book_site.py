@@ -33,9 +33,12 @@ class RemoteLoads(HTMLParser):
              "object": ("data",), "link": ("href",), "track": ("src",), "input": ("src",),
              "image": ("href", "xlink:href"), "use": ("href", "xlink:href"),
              "frame": ("src",), "body": ("background",), "table": ("background",),
-             "td": ("background",), "th": ("background",)}  # fmt: skip
+             "td": ("background",), "th": ("background",), "base": ("href",),
+             "feimage": ("href", "xlink:href")}  # fmt: skip
+    REFRESH = re.compile(r"url\s*=\s*['\"]?((?:https?:)?//\S+)", re.IGNORECASE)
     SCRIPT_LOADS = ("src", "href", "xlink:href")  # an SVG <script> has href
-    DATA_SCRIPTS = re.compile(r"json|template|text/(?!javascript)", re.IGNORECASE)
+    DATA_SCRIPTS = re.compile(r"json|^text/(template|plain|html|markdown|x-template)",
+                              re.IGNORECASE)  # fmt: skip
     REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
     CSS = re.compile(
         r"(?:url|image-set)\(\s*['\"]?((?:https?:)?//[^'\")\s]+)"
@@ -55,6 +58,8 @@ class RemoteLoads(HTMLParser):
         for name in self.SCRIPT_LOADS if tag == "script" else self.LOADS.get(tag, ()):
             if self.REMOTE.match(url := attrs.get(name, "")):
                 self.urls.append(url.strip())
+        if tag == "meta" and attrs.get("http-equiv", "").lower() == "refresh":
+            self.urls += self.REFRESH.findall(attrs.get("content", ""))
         if attrs.get("srcdoc"):  # a frame's own page (folium maps): what it loads too
             inner = RemoteLoads()
             inner.feed(attrs["srcdoc"])
@@ -102,6 +107,7 @@ class OriginalPaths:
     def __init__(self, stream, copies: dict[Path, Path]):
         self.stream, self.encoding = stream, getattr(stream, "encoding", None) or "utf-8"
         self.unwritten: list[str] = []  # Sphinx's "error writing file", "cannot copy" lines
+        self.critical: list[str] = []  # docutils' severe messages, which Sphinx logs and passes
         # the longest first: a page's path before its folder's, which is its prefix
         self.paths = sorted(((str(copy), str(original)) for copy, original in copies.items()),
                             key=lambda pair: -len(pair[0]))  # fmt: skip
@@ -117,6 +123,8 @@ class OriginalPaths:
         self.unwritten += [
             self.original(line) for line in text.splitlines() if _UNWRITTEN.search(line)
         ]
+        self.critical += [self.original(line) for line in text.splitlines() if ": CRITICAL: " in
+                          f": {line}"]  # fmt: skip
         return self.stream.write(self.original(text))
 
     def flush(self) -> None:
@@ -219,10 +227,40 @@ def setup(app) -> dict:
     )
     app.add_post_transform(_links_outside_the_book())
     app.connect("source-read", _no_imports_outside_the_api)
+    app.connect("builder-inited", _lock_down)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
-_AUTODOC = re.compile(r"(?:\{|\.\.\s+)(auto\w+)(?:\}|::)")
+_AUTODOC = re.compile(r"(?:\{|\.\.\s+)(auto\w+)(?:\}|\s*::)", re.IGNORECASE)
+
+
+def _guarded(directive):
+    """``directive`` (one of autodoc's) refusing to run on any page but the API page."""
+
+    class OnTheApiPageOnly(directive):
+        def run(self):
+            if self.env.docname != "api":
+                from sphinx.errors import ExtensionError
+
+                raise ExtensionError(
+                    f"{self.env.docname}: the directive {self.name} would import Python code "
+                    "while the book is built; only the book's API page may use it: remove it."
+                )
+            return super().run()
+
+    return OnTheApiPageOnly
+
+
+def _lock_down(app) -> None:
+    """What a page may not do while the book is built: insert files or URLs (docutils'
+    ``include``, ``literalinclude``, ``raw :file:/:url:``, MyST's ``include``), and import
+    Python code outside the API page (autodoc's directives, whatever a page calls them)."""
+    from docutils.parsers.rst import directives
+
+    app.env.settings["file_insertion_enabled"] = False
+    for name, directive in list(directives._directives.items()):  # the registered ones
+        if name.startswith("auto") and isinstance(directive, type):
+            app.add_directive(name, _guarded(directive), override=True)
 
 
 def _no_imports_outside_the_api(app, docname: str, source: list) -> None:
