@@ -324,3 +324,50 @@ def test_record_names_the_entry_it_refuses_and_says_nothing_was_recorded(tmp_pat
     )
     with pytest.raises(results.ResultsFileError, match=r"^results\.json: the top level is \[\]"):
         results.validate([])
+
+
+# --- check_output_folder: where a folder cannot be written ------------------------------------
+
+
+def _refuse_writes(monkeypatch):
+    """As on a read-only disk (the tests run as root, who may write anywhere)."""
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+
+
+def test_a_new_folder_that_cannot_be_created_names_where_it_was_tried(tmp_path, monkeypatch):
+    from kdtutor._checks import check_output_folder
+
+    _refuse_writes(monkeypatch)
+    wanted = tmp_path / "a" / "b"
+    with pytest.raises(ValueError) as refused:
+        check_output_folder(wanted, "--out")
+    assert str(refused.value) == (
+        f"--out {wanted} cannot be written: Permission denied (tried to create it in "
+        f"{tmp_path}). Give a folder you can write to."
+    )
+
+
+def test_an_existing_folder_that_cannot_be_written_is_named_once(tmp_path, monkeypatch):
+    from kdtutor._checks import check_output_folder
+
+    _refuse_writes(monkeypatch)
+    with pytest.raises(ValueError) as refused:
+        check_output_folder(tmp_path, "--artifacts")
+    assert str(refused.value) == (
+        f"--artifacts {tmp_path} cannot be written: Permission denied. Give a folder you can "
+        "write to."
+    )
+
+
+def test_a_writable_folder_is_returned_absolute_and_nothing_is_left_in_it(tmp_path, monkeypatch):
+    from kdtutor._checks import check_output_folder
+
+    monkeypatch.chdir(tmp_path)
+    assert check_output_folder("new/site", "--out") == tmp_path / "new" / "site"
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor the write test's folder
